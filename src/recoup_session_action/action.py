@@ -1,0 +1,19 @@
+"""The action entry point: inputs from the runner, the event from GITHUB_EVENT_PATH, reports to the runner."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from .context import RunnerEnv, load_event, resolve_event
+from .flow import run
+from .runner import RunnerReporter, read_inputs
+
+
+def main(overrides: Mapping[str, str]) -> int:
+    stream = sys.stdout
+    raw = read_inputs(os.environ, overrides, stream)
+    env = RunnerEnv.from_environ(os.environ)
+    reporter = RunnerReporter.from_environ(os.environ, stream)
+    return run(raw, env, lambda: resolve_event(env, load_event(env.event_path)), reporter)

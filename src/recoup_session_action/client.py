@@ -1,0 +1,245 @@
+"""`POST /api/sessions` over httpx, with the retry policy the API's lack of idempotency demands.
+
+Every accepted POST creates a new session, so a request is retried only when the session was certainly
+not created: the connection never reached the server, the server throttled (429/503), or the application
+itself answered 500/502 with its JSON error envelope (it persisted nothing). A read timeout, a dropped
+connection, a 504 or a non-JSON 5xx page leave the outcome unknown: no retry, and the error says so.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from pydantic import ValidationError
+
+from . import __version__
+from .models import CreateSessionRequest, CreateSessionResponse, ErrorBody
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_REDIRECTS = 3
+USER_AGENT = f"recoup-session-action/{__version__}"
+_RETRYABLE_THROTTLE = frozenset({429, 503})
+_RETRYABLE_ENVELOPE = frozenset({500, 502})
+_REDIRECTS = frozenset({301, 302, 307, 308})
+_HINTS = {
+    400: "check the inputs named above",
+    401: "check the api-key secret: it is missing, wrong or expired",
+    403: "the key may not use this organization: check organization-id",
+    404: "check api-url: it should be the API's base URL, such as https://api.recoupable.com",
+}
+
+
+class ApiFailure(Exception):
+    """The session could not be created (or its creation could not be confirmed)."""
+
+    def __init__(self, message: str, *, status: int | None = None, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.outcome_unknown = outcome_unknown
+
+
+@dataclass(frozen=True)
+class Created:
+    response: CreateSessionResponse
+    body: str
+    attempts: int
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+RetryLog = Callable[[int, str, float], None]
+
+
+class RecoupableClient:
+    """One client per run: one connection pool, reused across retries."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        timeout_seconds: float,
+        max_retries: int,
+        on_retry: RetryLog,
+    ) -> None:
+        self._url = f"{api_url}/api/sessions"
+        self._origin = _origin(api_url)
+        self._api_key = api_key
+        self._timeout_seconds = timeout_seconds
+        self._max_retries = max_retries
+        self._on_retry = on_retry
+        self._http = httpx.Client(
+            follow_redirects=False,
+            trust_env=True,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+
+    def __enter__(self) -> RecoupableClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._http.close()
+
+    def create_session(self, request: CreateSessionRequest) -> Created:
+        deadline = time.monotonic() + self._timeout_seconds
+        content = json.dumps(request.body(), separators=(",", ":")).encode()
+        for attempt in range(1, self._max_retries + 2):
+            try:
+                return self._attempt(content, deadline, attempt)
+            except _Retry as retry:
+                wait = self._wait_before_retry(retry, attempt, deadline)
+                self._on_retry(attempt, retry.reason, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt raises instead of retrying")
+
+    def _wait_before_retry(self, retry: _Retry, attempt: int, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if attempt > self._max_retries:
+            raise ApiFailure(f"{retry.reason}; gave up after {attempt} attempts (max-retries: {self._max_retries})")
+        wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
+        if wait >= remaining:
+            raise ApiFailure(
+                f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}"
+            )
+        return wait
+
+    def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
+        url = self._url
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, body = self._send(url, content, deadline)
+            if status not in _REDIRECTS:
+                return self._read_answer(status, headers, body, attempt)
+            url = self._same_origin_location(url, headers.get("location", ""))
+        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url", status=status)
+
+    def _send(self, url: str, content: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ApiFailure(f"timed out after timeout-seconds: {self._timeout_seconds:g}", outcome_unknown=False)
+        headers = {"x-api-key": self._api_key, "Content-Type": "application/json"}
+        try:
+            with self._http.stream(
+                "POST", url, content=content, headers=headers, timeout=httpx.Timeout(remaining)
+            ) as response:
+                return response.status_code, response.headers, _read_bounded(response)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as error:
+            raise _Retry(f"could not connect to {self._origin} ({_describe(error)})") from None
+        except httpx.TimeoutException:
+            raise ApiFailure(
+                f"no answer from {self._origin} within timeout-seconds: {self._timeout_seconds:g} after the request "
+                "was sent; the outcome is unknown and a session may exist",
+                outcome_unknown=True,
+            ) from None
+        except httpx.TransportError as error:
+            raise ApiFailure(
+                f"the connection to {self._origin} broke before the answer was complete ({_describe(error)}); "
+                "the outcome is unknown and a session may exist",
+                outcome_unknown=True,
+            ) from None
+
+    def _same_origin_location(self, url: str, location: str) -> str:
+        target = urljoin(url, location)
+        if _origin(target) != self._origin:
+            raise ApiFailure(
+                f"the API redirected to another origin ({_origin(target)}); the key was not sent there. "
+                "Set api-url to the API's final address"
+            )
+        return target
+
+    def _read_answer(self, status: int, headers: httpx.Headers, body: bytes, attempt: int) -> Created:
+        if 200 <= status < 300:
+            return Created(response=self._parse_success(status, body), body=self.redact(_compact(body)), attempts=attempt)
+        error = _error_body(body)
+        if status in _RETRYABLE_THROTTLE:
+            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))
+        if status in _RETRYABLE_ENVELOPE and error is not None:
+            raise _Retry(f"the API answered {status}: {self.redact(error.text)}")
+        if status >= 500:
+            what = f": {self.redact(error.text)}" if error else " with a page that is not the API's JSON"
+            raise ApiFailure(
+                f"the API answered {status}{what}; the outcome is unknown and a session may exist",
+                status=status,
+                outcome_unknown=True,
+            )
+        reason = self.redact(error.text) if error else "no JSON error body"
+        hint = _HINTS.get(status, "check the inputs and api-url")
+        raise ApiFailure(f"the API refused the request with {status}: {reason}; {hint}", status=status)
+
+    def _parse_success(self, status: int, body: bytes) -> CreateSessionResponse:
+        try:
+            return CreateSessionResponse.model_validate_json(body)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            problem = "is not JSON" if first["type"] == "json_invalid" else f"lacks a valid {where}"
+            raise ApiFailure(
+                f"the API answered {status} but its body {problem}; a session was probably created but cannot be "
+                "identified",
+                status=status,
+                outcome_unknown=True,
+            ) from None
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _read_bounded(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiFailure(
+                f"the API answered {response.status_code} with a body over {MAX_BODY_BYTES // 1024} KiB; "
+                "stopped reading it"
+                + ("; a session was probably created but cannot be identified" if response.is_success else ""),
+                status=response.status_code,
+                outcome_unknown=response.is_success,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error_body(body: bytes) -> ErrorBody | None:
+    try:
+        error = ErrorBody.model_validate_json(body)
+    except ValidationError:
+        return None
+    return error if error.is_envelope else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _compact(body: bytes) -> str:
+    return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _describe(error: Exception) -> str:
+    return type(error).__name__ + (f": {str(error).splitlines()[0]}" if str(error) else "")

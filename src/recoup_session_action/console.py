@@ -1,0 +1,60 @@
+"""Reports to a person at a terminal: short lines on stderr, the outputs collected for the final print."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TextIO
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+
+
+def printable(text: str) -> str:
+    """Text with terminal control characters (escape sequences from hostile values) made visible."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+class ConsoleReporter:
+    def __init__(self, stream: TextIO, *, verbose: bool) -> None:
+        self._stream = stream
+        self._verbose = verbose
+        self._depth = 0
+        self.outputs: dict[str, str] = {}
+
+    def info(self, text: str) -> None:
+        if self._verbose or self._depth == 0:
+            self._print(text)
+
+    def debug(self, text: str) -> None:
+        if self._verbose:
+            self._print(f"debug: {text}")
+
+    def notice(self, text: str, title: str | None = None) -> None:
+        self._print(f"note: {text}")
+
+    def warning(self, text: str, title: str | None = None) -> None:
+        self._print(f"warning: {text}")
+
+    def error(self, text: str, title: str | None = None) -> None:
+        self._print(f"error: {text}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        if self._verbose:
+            self._print(f"-- {title}")
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+
+    def set_outputs(self, outputs: Mapping[str, str]) -> None:
+        self.outputs.update(outputs)
+
+    def add_summary(self, markdown: str) -> None:
+        """The job summary is for runners; a terminal gets the outputs instead."""
+
+    def _print(self, text: str) -> None:
+        self._stream.write(printable(text) + "\n")
+        self._stream.flush()

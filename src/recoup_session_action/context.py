@@ -1,0 +1,303 @@
+"""Where the session should point: repository, branch, clone URL and pull request, from the event.
+
+`resolve_event` reads the runner's `GITHUB_*` variables and the event payload (both already loaded) and
+returns `EventFacts`; `apply_inputs` lets the inputs override them and yields the final, validated `Target`.
+Both are pure functions; the only I/O is `load_event`, which reads the event file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .inputs import RepoSlug, Settings, branch_rule_broken
+
+PULL_REQUEST_EVENTS = frozenset(
+    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
+)
+DEPENDABOT_LOGIN = "dependabot[bot]"
+
+
+class ContextError(ValueError):
+    """The event does not say enough (or says something invalid); the message is one line."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Account(_Payload):
+    login: str = ""
+
+
+class RepositoryPayload(_Payload):
+    full_name: str
+    clone_url: str | None = None
+    default_branch: str | None = None
+
+
+class PullSide(_Payload):
+    ref: str
+    sha: str | None = None
+    repo: RepositoryPayload | None = None
+
+
+class PullRequestPayload(_Payload):
+    number: int
+    title: str = ""
+    head: PullSide
+    base: PullSide
+    user: Account | None = None
+
+
+class IssuePayload(_Payload):
+    number: int
+    title: str = ""
+    pull_request: dict[str, Any] | None = None
+
+
+class CommentPayload(_Payload):
+    author_association: str = "NONE"
+    user: Account | None = None
+
+
+class WorkflowRunPullRequest(_Payload):
+    number: int
+
+
+class WorkflowRunPayload(_Payload):
+    head_branch: str | None = None
+    head_sha: str | None = None
+    head_repository: RepositoryPayload | None = None
+    pull_requests: list[WorkflowRunPullRequest] = Field(default_factory=list)
+
+
+class MergeGroupPayload(_Payload):
+    head_ref: str
+    head_sha: str | None = None
+
+
+class EventPayload(_Payload):
+    """The parts of any event payload this action reads; everything is optional."""
+
+    repository: RepositoryPayload | None = None
+    pull_request: PullRequestPayload | None = None
+    issue: IssuePayload | None = None
+    comment: CommentPayload | None = None
+    workflow_run: WorkflowRunPayload | None = None
+    merge_group: MergeGroupPayload | None = None
+    ref: str | None = None
+    after: str | None = None
+    deleted: bool = False
+    sender: Account | None = None
+
+
+class RunnerEnv(BaseModel):
+    """The runner's default `GITHUB_*` variables that matter here."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_name: str = ""
+    event_path: str = ""
+    repository: str = ""
+    ref: str = ""
+    ref_name: str = ""
+    sha: str = ""
+    actor: str = ""
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    run_id: str = ""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RunnerEnv:
+        names = {name: f"GITHUB_{name.upper()}" for name in cls.model_fields}
+        return cls(**{name: environ[var] for name, var in names.items() if environ.get(var)})
+
+    @property
+    def run_url(self) -> str | None:
+        if not (self.repository and self.run_id):
+            return None
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+
+class PullRequestRef(BaseModel):
+    """A pull request (or, for `issue_comment` on an issue, the issue) the run is about."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    title: str = ""
+    head_sha: str | None = None
+    is_fork: bool = False
+    author: str = ""
+    is_issue: bool = False
+
+
+class EventFacts(BaseModel):
+    """What the event says, before inputs override it. Values are as untrusted as the event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_name: str
+    repository: str | None = None
+    clone_url: str | None = None
+    branch: str | None = None
+    pull_request: PullRequestRef | None = None
+    pull_request_to_fetch: int | None = None
+    head_deleted: bool = False
+    branch_deleted: bool = False
+    no_branch_reason: str | None = None
+    commenter_association: str | None = None
+    commenter: str | None = None
+    sender: str = ""
+
+
+class Target(BaseModel):
+    """The validated repository, branch and clone URL the session is created for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: RepoSlug
+    branch: str | None
+    clone_url: str
+    pull_request: PullRequestRef | None = None
+
+
+def load_event(path: str) -> EventPayload:
+    """Read and shape-check the event file named by GITHUB_EVENT_PATH."""
+    if not path:
+        raise ContextError("GITHUB_EVENT_PATH is not set: run inside GitHub Actions or pass --repository and --branch")
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ContextError(f"the event file {path} does not exist (GITHUB_EVENT_PATH)") from None
+    except UnicodeDecodeError:
+        raise ContextError(f"the event file {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ContextError(f"the event file {path} is not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise ContextError(f"the event file {path} holds JSON {type(data).__name__}, not an object")
+    try:
+        return EventPayload.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ContextError(f"the event file {path} has an unexpected shape at {where}: {first['msg']}") from None
+
+
+def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
+    """The repository, branch and pull request that this event is about."""
+    name = env.event_name
+    base = EventFacts(
+        event_name=name,
+        repository=event.repository.full_name if event.repository else env.repository or None,
+        clone_url=event.repository.clone_url if event.repository else None,
+        sender=event.sender.login if event.sender else env.actor,
+    )
+    if name in PULL_REQUEST_EVENTS and event.pull_request:
+        return _from_pull_request(base, event.pull_request)
+    if name == "issue_comment" and event.issue:
+        return _from_issue_comment(base, event)
+    if name == "push":
+        return _from_ref(base, event.ref or env.ref, deleted=event.deleted)
+    if name == "release":
+        return base.model_copy(update={"no_branch_reason": "a release points at a tag, not a branch"})
+    if name == "workflow_run" and event.workflow_run:
+        return _from_workflow_run(base, event.workflow_run)
+    if name == "merge_group" and event.merge_group:
+        return base.model_copy(update={"branch": event.merge_group.head_ref.removeprefix("refs/heads/")})
+    return _from_ref(base, env.ref)
+
+
+def _from_pull_request(base: EventFacts, pull: PullRequestPayload) -> EventFacts:
+    head_repo = pull.head.repo
+    base_repo = pull.base.repo.full_name if pull.base.repo else base.repository
+    ref = PullRequestRef(
+        number=pull.number,
+        title=pull.title,
+        head_sha=pull.head.sha,
+        is_fork=head_repo is None or head_repo.full_name != base_repo,
+        author=pull.user.login if pull.user else "",
+    )
+    return base.model_copy(
+        update={
+            "repository": head_repo.full_name if head_repo else None,
+            "clone_url": head_repo.clone_url if head_repo else None,
+            "branch": pull.head.ref,
+            "pull_request": ref,
+            "head_deleted": head_repo is None,
+        }
+    )
+
+
+def _from_issue_comment(base: EventFacts, event: EventPayload) -> EventFacts:
+    assert event.issue is not None
+    comment = event.comment or CommentPayload()
+    update: dict[str, Any] = {
+        "commenter_association": comment.author_association,
+        "commenter": comment.user.login if comment.user else None,
+    }
+    if event.issue.pull_request is not None:
+        update["pull_request_to_fetch"] = event.issue.number
+    else:
+        default_branch = event.repository.default_branch if event.repository else None
+        update["branch"] = default_branch
+        update["pull_request"] = PullRequestRef(number=event.issue.number, title=event.issue.title, is_issue=True)
+    return base.model_copy(update=update)
+
+
+def _from_ref(base: EventFacts, ref: str, *, deleted: bool = False) -> EventFacts:
+    if ref.startswith("refs/heads/"):
+        return base.model_copy(update={"branch": ref.removeprefix("refs/heads/"), "branch_deleted": deleted})
+    if ref.startswith("refs/tags/"):
+        return base.model_copy(update={"no_branch_reason": f"{ref} is a tag, not a branch"})
+    return base.model_copy(update={"no_branch_reason": f"the {base.event_name} event names no branch (GITHUB_REF={ref!r})"})
+
+
+def _from_workflow_run(base: EventFacts, run: WorkflowRunPayload) -> EventFacts:
+    head_repo = run.head_repository
+    number = run.pull_requests[0].number if run.pull_requests else None
+    return base.model_copy(
+        update={
+            "repository": head_repo.full_name if head_repo else base.repository,
+            "clone_url": head_repo.clone_url if head_repo else base.clone_url,
+            "branch": run.head_branch,
+            "pull_request": PullRequestRef(number=number, head_sha=run.head_sha) if number else None,
+        }
+    )
+
+
+def apply_inputs(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Target:
+    """Let the inputs override the event, then check every value by the same rules as an input."""
+    repository = settings.repository or _event_repository(facts)
+    branch = settings.branch or facts.branch
+    if branch is None and not settings.new_branch:
+        reason = facts.no_branch_reason or f"the {facts.event_name or 'current'} event names no branch"
+        raise ContextError(f"no branch to start the session on: {reason}; set the 'branch' input or new-branch: true")
+    if branch is not None and settings.branch is None and (rule := branch_rule_broken(branch)) is not None:
+        raise ContextError(f"the event's branch is not a valid branch name: {rule}; set the 'branch' input")
+    same_repository = settings.repository is None or settings.repository.full_name == facts.repository
+    clone_url = settings.clone_url or (facts.clone_url if same_repository else None)
+    return Target(
+        repository=repository,
+        branch=branch,
+        clone_url=clone_url or f"{env.server_url.rstrip('/')}/{repository.full_name}.git",
+        pull_request=facts.pull_request,
+    )
+
+
+def _event_repository(facts: EventFacts) -> RepoSlug:
+    if facts.head_deleted:
+        raise ContextError(
+            "the pull request's head repository was deleted (head.repo is null); set the 'repository' input"
+        )
+    if not facts.repository:
+        raise ContextError("the event names no repository and GITHUB_REPOSITORY is empty; set the 'repository' input")
+    try:
+        return RepoSlug.parse(facts.repository)
+    except ValueError as error:
+        raise ContextError(f"the event's repository is invalid: {error}; set the 'repository' input") from None

@@ -1,0 +1,30 @@
+"""Escaping for text that users or servers control, before it goes into Markdown (summary, comment)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def text(value: str, limit: int = 300) -> str:
+    """Inline text that renders literally: no Markdown, no HTML, no @-mentions, one line, bounded length."""
+    one_line = _LINE_BREAKS.sub(" ", value)
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "\u2026"
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
+    return escaped.replace("@", "@&#8203;")
+
+
+def link(label: str, url: str) -> str:
+    """A Markdown link whose label is escaped and whose URL cannot close the link early."""
+    safe_url = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    return f"[{text(label)}]({safe_url})"
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    """A two-column table; cells must already be escaped."""
+    lines = ["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    return "\n".join(lines) + "\n"

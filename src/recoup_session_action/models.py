@@ -1,0 +1,107 @@
+"""The Recoupable sessions API as pydantic models: the request we send and the answers we read.
+
+Answers are read leniently (unknown fields kept, nulls allowed) except for what this action cannot do
+without: `session.id` and `chat.id`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .context import Target
+from .inputs import Settings
+
+
+class CreateSessionRequest(BaseModel):
+    """Body of `POST /api/sessions`; fields left None are not sent."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    title: str | None = None
+    repo_owner: str | None = Field(default=None, alias="repoOwner")
+    repo_name: str | None = Field(default=None, alias="repoName")
+    branch: str | None = None
+    clone_url: str | None = Field(default=None, alias="cloneUrl")
+    is_new_branch: bool | None = Field(default=None, alias="isNewBranch")
+    sandbox_type: Literal["vercel"] | None = Field(default=None, alias="sandboxType")
+    organization_id: uuid.UUID | None = Field(default=None, alias="organizationId")
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+class Session(_Lenient):
+    id: str = Field(min_length=1)
+    title: str | None = None
+    status: str | None = None
+    lifecycle_state: str | None = Field(default=None, alias="lifecycleState")
+    repo_owner: str | None = Field(default=None, alias="repoOwner")
+    repo_name: str | None = Field(default=None, alias="repoName")
+    branch: str | None = None
+    clone_url: str | None = Field(default=None, alias="cloneUrl")
+    is_new_branch: bool | None = Field(default=None, alias="isNewBranch")
+
+    @property
+    def repository(self) -> str | None:
+        if self.repo_owner and self.repo_name:
+            return f"{self.repo_owner}/{self.repo_name}"
+        return None
+
+
+class Chat(_Lenient):
+    id: str = Field(min_length=1)
+    title: str | None = None
+
+
+class CreateSessionResponse(_Lenient):
+    session: Session
+    chat: Chat
+
+
+class ErrorBody(_Lenient):
+    """The API's JSON error envelope; real servers fill `error`, `message`, or both."""
+
+    status: str | None = None
+    error: str | None = None
+    message: str | None = None
+    missing_fields: list[str] | None = None
+
+    @property
+    def is_envelope(self) -> bool:
+        return bool(self.error or self.message)
+
+    @property
+    def text(self) -> str:
+        parts = [part for part in (self.error, self.message) if part]
+        text = "; ".join(dict.fromkeys(parts))
+        if self.missing_fields:
+            text += f" (fields: {', '.join(self.missing_fields)})"
+        return text
+
+
+def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
+    """The body to send for this target: only what is set."""
+    return CreateSessionRequest(
+        title=settings.title or _pull_request_title(target),
+        repoOwner=target.repository.owner,
+        repoName=target.repository.name,
+        branch=target.branch,
+        cloneUrl=target.clone_url,
+        isNewBranch=True if settings.new_branch else None,
+        sandboxType=settings.sandbox_type,
+        organizationId=settings.organization_id,
+    )
+
+
+def _pull_request_title(target: Target) -> str | None:
+    pull = target.pull_request
+    if pull is None or pull.is_issue or not pull.title:
+        return None
+    return f"{pull.title} (#{pull.number})"

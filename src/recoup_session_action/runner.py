@@ -1,0 +1,127 @@
+"""The only module that speaks the GitHub runner's language: `INPUT_*` variables, workflow commands
+(masks, annotations, groups), the `GITHUB_OUTPUT` file and the job summary.
+
+actions-toolkit is used here and nowhere else: its command formatting (with the runner's escaping) and its
+output-file message format (random delimiter, refused when the value holds it). Its `core` module is not
+imported: it pulls in `requests` for OIDC, which this action never needs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from actions_toolkit.command import Command
+from actions_toolkit.file_command import prepare_key_value_message
+
+from .inputs import INPUT_SPECS, SECRET_INPUTS
+
+
+def read_inputs(environ: Mapping[str, str], overrides: Mapping[str, str], stream: TextIO) -> dict[str, str]:
+    """Each input as the runner passes it (`INPUT_API-KEY`), or as users spell it by hand (`INPUT_API_KEY`),
+    with command-line `overrides` on top.
+
+    Secret inputs are masked on `stream` before this returns, so nothing can print them first.
+    """
+    raw: dict[str, str] = {}
+    for spec in INPUT_SPECS:
+        upper = spec.name.upper()
+        from_env = environ.get(f"INPUT_{upper}") or environ.get(f"INPUT_{upper.replace('-', '_')}") or ""
+        raw[spec.name] = overrides.get(spec.name, from_env)
+        if spec.name in SECRET_INPUTS:
+            mask(stream, raw[spec.name])
+    return raw
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Read a GITHUB_OUTPUT file back (`name<<DELIMITER` blocks), as the runner does."""
+    values: dict[str, str] = {}
+    lines = iter(text.split(os.linesep))
+    for line in lines:
+        name, marker, delimiter = line.partition("<<")
+        if not marker:
+            continue
+        value_lines: list[str] = []
+        for value_line in lines:
+            if value_line == delimiter:
+                break
+            value_lines.append(value_line)
+        values[name] = os.linesep.join(value_lines)
+    return values
+
+
+def mask(stream: TextIO, secret: str) -> None:
+    for line in secret.strip().splitlines():
+        if line.strip():
+            stream.write(f"{Command('add-mask', {}, line.strip())}\n")
+    stream.flush()
+
+
+class RunnerReporter:
+    """Reports to a GitHub runner: log commands on `stream`, outputs and summary into the runner's files."""
+
+    def __init__(self, stream: TextIO, output_path: str | None, summary_path: str | None, *, debug: bool) -> None:
+        self._stream = stream
+        self._output_path = output_path
+        self._summary_path = summary_path
+        self._debug = debug
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], stream: TextIO) -> RunnerReporter:
+        debug = environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
+        return cls(stream, environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY"), debug=debug)
+
+    def info(self, text: str) -> None:
+        """A plain log line. Untrusted text cannot start a workflow command: if any line would, the block is
+        wrapped in `::stop-commands::` with a token nobody can guess."""
+        if any(line.lstrip().startswith("::") for line in text.splitlines()):
+            token = secrets.token_hex(16)
+            self._write(f"::stop-commands::{token}\n{text}\n::{token}::\n")
+        else:
+            self._write(f"{text}\n")
+
+    def debug(self, text: str) -> None:
+        if self._debug:
+            self._command("debug", text)
+
+    def notice(self, text: str, title: str | None = None) -> None:
+        self._command("notice", text, title)
+
+    def warning(self, text: str, title: str | None = None) -> None:
+        self._command("warning", text, title)
+
+    def error(self, text: str, title: str | None = None) -> None:
+        self._command("error", text, title)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._command("group", title)
+        try:
+            yield
+        finally:
+            self._command("endgroup", "")
+
+    def set_outputs(self, outputs: Mapping[str, str]) -> None:
+        if not self._output_path:
+            self.warning("GITHUB_OUTPUT is not set: the step's outputs cannot be written")
+            return
+        messages = "".join(f"{prepare_key_value_message(name, value)}{os.linesep}" for name, value in outputs.items())
+        with Path(self._output_path).open("a", encoding="utf-8", newline="") as file:
+            file.write(messages)
+
+    def add_summary(self, markdown: str) -> None:
+        if self._summary_path:
+            with Path(self._summary_path).open("a", encoding="utf-8") as file:
+                file.write(markdown)
+
+    def _command(self, name: str, message: str, title: str | None = None) -> None:
+        properties = {"title": title} if title else {}
+        self._write(f"{Command(name, properties, message)}\n")
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
