@@ -69,9 +69,7 @@ def standin() -> Iterator[GitHubStandIn]:
         server.add_pull(
             "acme", "app", 7, title="Fork PR", head_ref="feature", head_sha=SHA, head_full_name="forker/app"
         )
-        server.add_pull(
-            "acme", "app", 8, title="Own PR", head_ref="fix", head_sha="b" * 40, head_full_name="acme/app"
-        )
+        server.add_pull("acme", "app", 8, title="Own PR", head_ref="fix", head_sha="b" * 40, head_full_name="acme/app")
         server.add_pull(
             "acme",
             "app",

@@ -47,5 +47,7 @@ def _git(directory: str, *args: str) -> str:
             ["git", "-C", directory, *args], capture_output=True, text=True, check=False, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise ContextError(f"could not run git to read the checkout ({error}); pass --repository and --branch") from None
+        raise ContextError(
+            f"could not run git to read the checkout ({error}); pass --repository and --branch"
+        ) from None
     return result.stdout.strip() if result.returncode == 0 else ""

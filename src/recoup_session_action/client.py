@@ -110,9 +110,7 @@ class RecoupableClient:
             raise ApiFailure(f"{retry.reason}; gave up after {attempt} attempts (max-retries: {self._max_retries})")
         wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
         if wait >= remaining:
-            raise ApiFailure(
-                f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}"
-            )
+            raise ApiFailure(f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}")
         return wait
 
     def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
@@ -160,7 +158,9 @@ class RecoupableClient:
 
     def _read_answer(self, status: int, headers: httpx.Headers, body: bytes, attempt: int) -> Created:
         if 200 <= status < 300:
-            return Created(response=self._parse_success(status, body), body=self.redact(_compact(body)), attempts=attempt)
+            return Created(
+                response=self._parse_success(status, body), body=self.redact(_compact(body)), attempts=attempt
+            )
         error = _error_body(body)
         if status in _RETRYABLE_THROTTLE:
             raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))

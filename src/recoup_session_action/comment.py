@@ -138,7 +138,8 @@ def _describe(error: GithubException) -> str:
 
 def post_comment(settings: Settings, env: RunnerEnv, outcome: Outcome) -> CommentResult:
     """Create or update this action's comment on the run's pull request."""
-    assert settings.github_token is not None and outcome.target is not None
+    assert settings.github_token is not None
+    assert outcome.target is not None
     full_name = env.repository or outcome.target.repository.full_name
     token = settings.github_token.get_secret_value()
     repo = GitHubRepo(env.api_url, token, full_name, timeout_seconds=settings.timeout_seconds)
@@ -212,7 +213,8 @@ def render_body(settings: Settings, env: RunnerEnv, outcome: Outcome) -> str:
 
 
 def _placeholder_values(env: RunnerEnv, outcome: Outcome) -> dict[str, str]:
-    assert outcome.response is not None and outcome.target is not None
+    assert outcome.response is not None
+    assert outcome.target is not None
     session = outcome.response.session
     return {
         "session_url": outcome.session_url or "",

@@ -255,7 +255,9 @@ def _from_ref(base: EventFacts, ref: str, *, deleted: bool = False) -> EventFact
         return base.model_copy(update={"branch": ref.removeprefix("refs/heads/"), "branch_deleted": deleted})
     if ref.startswith("refs/tags/"):
         return base.model_copy(update={"no_branch_reason": f"{ref} is a tag, not a branch"})
-    return base.model_copy(update={"no_branch_reason": f"the {base.event_name} event names no branch (GITHUB_REF={ref!r})"})
+    return base.model_copy(
+        update={"no_branch_reason": f"the {base.event_name} event names no branch (GITHUB_REF={ref!r})"}
+    )
 
 
 def _from_workflow_run(base: EventFacts, run: WorkflowRunPayload) -> EventFacts:

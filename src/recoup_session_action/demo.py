@@ -19,7 +19,7 @@ from .github_standin import GitHubStandIn
 from .recoupable_standin import DEMO_API_KEY, RecoupableStandIn
 from .runner import RunnerReporter, parse_output_file
 
-DEMO_TOKEN = "ghs_demo_token"
+DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 (the stand-in's fake token)
 OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
 
 

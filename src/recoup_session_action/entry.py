@@ -79,9 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {
-        spec.name: value
-        for spec in INPUT_SPECS
-        if (value := getattr(args, spec.name.replace("-", "_"))) is not None
+        spec.name: value for spec in INPUT_SPECS if (value := getattr(args, spec.name.replace("-", "_"))) is not None
     }
     if args.command == "demo":
         from .demo import main as demo_main  # noqa: PLC0415 (the demo's stand-ins load only for the demo)

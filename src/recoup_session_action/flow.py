@@ -60,7 +60,9 @@ def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, 
     if settings.dry_run:
         return _finish(reporter, Outcome(state=State.DRY_RUN, target=target, request=request))
     if settings.api_key is None:
-        message = "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
+        message = (
+            "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
+        )
         return _finish(reporter, Outcome(state=State.FAILED, message=message, target=target, request=request))
     outcome = _create(reporter, settings, target, request)
     exit_code = _finish(reporter, outcome, comment_outputs_follow=outcome.state is State.CREATED)
@@ -102,9 +104,7 @@ def _resolve_target(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Ta
 
 def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: RunnerEnv) -> EventFacts:
     if settings.github_token is None:
-        raise ContextError(
-            "an issue_comment on a pull request needs github-token to read the pull request's branch"
-        )
+        raise ContextError("an issue_comment on a pull request needs github-token to read the pull request's branch")
     from .comment import GitHubError, GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
 
     assert facts.pull_request_to_fetch is not None
@@ -189,7 +189,9 @@ def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Ou
     return exit_code
 
 
-def _post_comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome) -> tuple[CommentResult, int]:
+def _post_comment(
+    reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome
+) -> tuple[CommentResult, int]:
     if settings.comment is CommentMode.OFF:
         reporter.info("No comment: comment is off.")
         return CommentResult(problem="comment is off"), 0

@@ -324,9 +324,7 @@ class GitHubStandIn:
         with self._lock:
             self._titles[owner, repo, number] = title
 
-    def add_comment(
-        self, owner: str, repo: str, number: int, body: str, *, login: str, user_type: str = "User"
-    ) -> int:
+    def add_comment(self, owner: str, repo: str, number: int, body: str, *, login: str, user_type: str = "User") -> int:
         """Seed an existing comment on an issue or pull request; returns its id."""
         with self._lock:
             return self._store_comment((owner, repo, number), body, TokenIdentity(login, user_type)).id

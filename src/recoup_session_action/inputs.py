@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -57,9 +57,7 @@ BOOLEAN_INPUTS = frozenset({"new-branch", "fail-on-comment-error", "dry-run"})
 
 MAX_TITLE_LENGTH = 300
 MAX_BRANCH_LENGTH = 255
-COMMENT_PLACEHOLDERS = frozenset(
-    {"session_url", "session_id", "chat_id", "repository", "branch", "status", "run_url"}
-)
+COMMENT_PLACEHOLDERS = frozenset({"session_url", "session_id", "chat_id", "repository", "branch", "status", "run_url"})
 AUTHOR_ASSOCIATIONS = frozenset(
     {
         "OWNER",
@@ -82,7 +80,7 @@ _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
-class CommentMode(str, Enum):
+class CommentMode(StrEnum):
     UPDATE = "update"
     CREATE = "create"
     OFF = "off"
@@ -132,7 +130,10 @@ def branch_rule_broken(branch: str) -> str | None:
         (len(branch) > MAX_BRANCH_LENGTH, f"it is longer than {MAX_BRANCH_LENGTH} characters"),
         (branch.startswith("-"), "it starts with '-'"),
         (branch == "@", "it is '@'"),
-        (_BRANCH_FORBIDDEN.search(branch) is not None, "it contains a space, a control character or one of ~^:?*[\\"),
+        (
+            _BRANCH_FORBIDDEN.search(branch) is not None,
+            "it contains a space, a control character or one of ~^:?*[\\",
+        ),
         (".." in branch, "it contains '..'"),
         ("@{" in branch, "it contains '@{'"),
         (branch.startswith("/") or branch.endswith("/") or "//" in branch, "it has an empty path component"),
@@ -180,7 +181,8 @@ def check_clone_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https", "ssh", "git"} or not parts.hostname or not parts.path.strip("/"):
         raise ValueError(
-            f"{_shown(url)} is not a clone URL (https://host/owner/name.git, ssh://..., git://... or git@host:owner/name.git)"
+            f"{_shown(url)} is not a clone URL "
+            "(https://host/owner/name.git, ssh://..., git://... or git@host:owner/name.git)"
         )
     if parts.password or (parts.username and parts.scheme in {"http", "https"}):
         raise ValueError("the clone URL must not carry credentials")
@@ -301,9 +303,7 @@ class Settings(BaseModel):
     comment_tag: Annotated[str, _required(parse_comment_tag)] = Field(alias="comment-tag")
     comment_template: Annotated[str | None, _optional(check_comment_template)] = Field(alias="comment-template")
     pr_number: Annotated[int | None, _optional(parse_positive_int)] = Field(alias="pr-number")
-    allowed_associations: Annotated[frozenset[str], _required(parse_associations)] = Field(
-        alias="allowed-associations"
-    )
+    allowed_associations: Annotated[frozenset[str], _required(parse_associations)] = Field(alias="allowed-associations")
     fail_on_comment_error: Annotated[bool, _required(parse_bool)] = Field(alias="fail-on-comment-error")
     dry_run: Annotated[bool, _required(parse_bool)] = Field(alias="dry-run")
     timeout_seconds: Annotated[float, _required(parse_timeout)] = Field(alias="timeout-seconds")

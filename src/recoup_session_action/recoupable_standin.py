@@ -88,7 +88,10 @@ class RecoupableStandIn:
             return 400, {"status": "error", "missing_fields": [field_name], "error": message}
         credentials = [name for name in ("x-api-key", "authorization") if name in headers]
         if len(credentials) != 1:
-            return 401, {"status": "error", "error": "Exactly one of x-api-key or Authorization must be provided"}
+            return 401, {
+                "status": "error",
+                "error": "Exactly one of x-api-key or Authorization must be provided",
+            }
         key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
         if key not in self.api_keys:
             return 401, {"status": "error", "message": "Unauthorized"}
@@ -100,7 +103,7 @@ class RecoupableStandIn:
         new_branch = payload.get("isNewBranch") is True
         branch = f"ra/{secrets.token_hex(4)}" if new_branch else payload.get("branch")
         echo = self.echo_repository
-        session = {
+        session: dict[str, Any] = {
             "id": session_id,
             "userId": str(uuid.uuid4()),
             "title": payload.get("title") or "New session",
@@ -118,7 +121,7 @@ class RecoupableStandIn:
             "createdAt": now,
             "updatedAt": now,
         }
-        chat = {
+        chat: dict[str, Any] = {
             "id": secrets.token_urlsafe(16),
             "sessionId": session_id,
             "title": "New chat",
@@ -207,7 +210,7 @@ def _handler_for(api: RecoupableStandIn) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(fault.status, fault.body, {"Content-Type": "application/json", **fault.headers})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        def log_message(self, format: str, *args: Any) -> None:
             del format, args
 
     return Handler

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
@@ -31,7 +31,7 @@ OUTPUT_NAMES = (
 )
 
 
-class State(str, Enum):
+class State(StrEnum):
     CREATED = "created"
     SKIPPED = "skipped"
     DRY_RUN = "dry-run"

@@ -1,0 +1,160 @@
+"""Shared test harness: run the console script exactly as a GitHub runner runs the action's container.
+
+`action_runner` gives a function that lays out the runner's folders (event file, file commands, home,
+workspace), sets the environment a runner gives a Docker action (hyphenated `INPUT_*` names, `GITHUB_*`
+defaults, `CI`, `HOME`), runs `recoup-session-action` as a subprocess and reads back the outputs file
+and the job summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recoup_session_action.github_standin import GitHubStandIn
+from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
+from recoup_session_action.runner import parse_output_file
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = SHARED / "fixtures" / "github"
+OPENAPI = SHARED / "api" / "recoupable-sessions.openapi.json"
+OPENAPI_LATER = SHARED / "api" / "recoupable-sessions.later.openapi.json"
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
+API_KEY = DEMO_API_KEY
+GITHUB_TOKEN = "ghs_demo_token"
+
+
+def shared_file(path: Path) -> Path:
+    """A file from ../shared, read in place; the test is skipped (saying why) where it is absent."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared fixtures live beside the project, not in it")
+    return path
+
+
+def fixture_event(relative: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(shared_file(FIXTURES / "events" / relative).read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass
+class ActionRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    output_file_text: str
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
+
+
+RunAction = Callable[..., ActionRun]
+
+
+@pytest.fixture
+def recoupable() -> Iterator[RecoupableStandIn]:
+    with RecoupableStandIn() as api:
+        yield api
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandIn]:
+    with GitHubStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def action_runner(tmp_path: Path) -> RunAction:
+    def run(
+        *,
+        event_name: str,
+        event: Mapping[str, Any] | bytes | None,
+        inputs: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        timeout: float = 60,
+    ) -> ActionRun:
+        temp = tmp_path / f"run-{uuid.uuid4().hex[:8]}"
+        workflow, commands, home, workspace = (temp / name for name in ("workflow", "commands", "home", "workspace"))
+        for folder in (workflow, commands, home, workspace):
+            folder.mkdir(parents=True)
+        event_path = workflow / "event.json"
+        if event is not None:
+            event_path.write_bytes(event if isinstance(event, bytes) else json.dumps(event).encode())
+        suffix = uuid.uuid4()
+        output_file, summary_file = commands / f"set_output_{suffix}", commands / f"step_summary_{suffix}"
+        output_file.touch()
+        summary_file.touch()
+        environ = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(summary_file),
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": "https://api.github.invalid",
+            "GITHUB_RUN_ID": "5741279673",
+            "RUNNER_TEMP": str(temp),
+            **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+            **(env or {}),
+        }
+        completed = subprocess.run(
+            [CONSOLE_SCRIPT, *args],
+            env=environ,
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        output_text = output_file.read_text(encoding="utf-8")
+        return ActionRun(
+            returncode=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            outputs=parse_output_file(output_text),
+            summary=summary_file.read_text(encoding="utf-8"),
+            output_file_text=output_text,
+        )
+
+    return run
+
+
+def create_session_schema() -> dict[str, Any]:
+    """`CreateSessionRequest` of the documented contract, plus `organizationId` from its later revision;
+    closed, so a field the docs do not name fails validation."""
+    schemas = [
+        json.loads(shared_file(path).read_text(encoding="utf-8"))["components"]["schemas"]["CreateSessionRequest"]
+        for path in (OPENAPI, OPENAPI_LATER)
+    ]
+    properties = {**schemas[0]["properties"], "organizationId": schemas[1]["properties"]["organizationId"]}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def assert_no_secret(run: ActionRun, *secrets: str) -> None:
+    """No secret in stdout, stderr, the outputs file or the summary, except inside the mask command itself."""
+    for secret in secrets:
+        log_without_masks = "\n".join(line for line in run.log.splitlines() if not line.startswith("::add-mask::"))
+        assert secret not in log_without_masks
+        assert secret not in run.output_file_text
+        assert secret not in run.summary
+
+
+def assert_masked_first(run: ActionRun, secret: str) -> None:
+    """The first thing printed is the mask of the secret."""
+    assert run.stdout.splitlines()[0] == f"::add-mask::{secret}"
