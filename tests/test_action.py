@@ -1,0 +1,277 @@
+"""The action end to end: the console script under a runner's environment against a loopback Recoupable API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from recoup_session_action import __version__
+from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
+
+from .conftest import API_KEY, ActionRun, RunAction, assert_masked_first, assert_no_secret, create_session_schema
+
+BASE_REPO = {
+    "full_name": "acme/app",
+    "clone_url": "https://github.com/acme/app.git",
+    "default_branch": "main",
+}
+
+
+def pull_request_event(
+    *, head_repo: dict[str, Any] | None = None, title: str = "Add search", ref: str = "feat/search"
+) -> dict[str, Any]:
+    return {
+        "action": "opened",
+        "repository": BASE_REPO,
+        "pull_request": {
+            "number": 42,
+            "title": title,
+            "head": {"ref": ref, "sha": "1234abcd", "repo": head_repo or BASE_REPO},
+            "base": {"ref": "main", "sha": "feedbeef", "repo": BASE_REPO},
+            "user": {"login": "mona"},
+        },
+        "sender": {"login": "mona"},
+    }
+
+
+def _inputs(api: RecoupableStandIn, **extra: str) -> dict[str, str]:
+    return {"api-key": API_KEY, "api-url": api.url, "comment": "off", **extra}
+
+
+def _assert_failed(run: ActionRun, message: str) -> None:
+    assert run.returncode == 1
+    errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, run.stdout
+    assert message in errors[0]
+    assert "Traceback" not in run.log
+    assert run.outputs["outcome"] == "failed"
+    assert message in run.outputs["error"]
+    assert "Recoupable session not created" in run.summary
+    assert_no_secret(run, API_KEY)
+
+
+def test_pull_request_creates_one_session_and_sets_every_output(
+    action_runner: RunAction, recoupable: RecoupableStandIn
+) -> None:
+    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable))
+
+    assert run.returncode == 0, run.log
+    assert_masked_first(run, API_KEY)
+    assert_no_secret(run, API_KEY)
+    [post] = recoupable.posts
+    assert post.path == "/api/sessions"
+    assert post.json() == {
+        "title": "Add search (#42)",
+        "repoOwner": "acme",
+        "repoName": "app",
+        "branch": "feat/search",
+        "cloneUrl": "https://github.com/acme/app.git",
+        "sandboxType": "vercel",
+    }
+    jsonschema.validate(post.json(), create_session_schema())
+    assert post.headers["x-api-key"] == API_KEY
+    assert post.headers["content-type"] == "application/json"
+    assert post.headers["accept"] == "application/json"
+    assert post.headers["user-agent"] == f"recoup-session-action/{__version__}"
+    response = json.loads(run.outputs["response"])
+    session_id, chat_id = response["session"]["id"], response["chat"]["id"]
+    assert run.outputs == {
+        "session-id": session_id,
+        "chat-id": chat_id,
+        "session-url": f"https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id}",
+        "status": "running",
+        "lifecycle-state": "provisioning",
+        "repository": "acme/app",
+        "branch": "feat/search",
+        "clone-url": "https://github.com/acme/app.git",
+        "pr-number": "42",
+        "skipped": "false",
+        "outcome": "created",
+        "error": "",
+        "response": run.outputs["response"],
+        "comment-id": "",
+        "comment-url": "",
+    }
+    assert "### Recoupable session created" in run.summary
+    assert f"(https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id})" in run.summary
+    assert "| Lifecycle state | provisioning |" in run.summary
+
+
+def test_fork_pull_request_targets_the_head_repository(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    fork = {"full_name": "forker/app", "clone_url": "https://github.com/forker/app.git"}
+    run = action_runner(event_name="pull_request", event=pull_request_event(head_repo=fork), inputs=_inputs(recoupable))
+    assert run.returncode == 0, run.log
+    body = recoupable.posts[0].json()
+    assert (body["repoOwner"], body["repoName"], body["cloneUrl"]) == ("forker", "app", fork["clone_url"])
+
+
+def test_underscore_inputs_and_explicit_fields(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    org = "123e4567-e89b-12d3-a456-426614174000"
+    run = action_runner(
+        event_name="workflow_dispatch",
+        event={"repository": BASE_REPO, "ref": "refs/heads/main"},
+        inputs={
+            "API_KEY": API_KEY,
+            "API_URL": recoupable.url,
+            "COMMENT": "off",
+            "NEW_BRANCH": "TRUE",
+            "TITLE": "Nightly",
+            "ORGANIZATION_ID": org,
+        },
+        env={"GITHUB_REF": "refs/heads/main", "GITHUB_REPOSITORY": "acme/app"},
+    )
+    assert run.returncode == 0, run.log
+    body = recoupable.posts[0].json()
+    jsonschema.validate(body, create_session_schema())
+    assert body["isNewBranch"] is True
+    assert body["title"] == "Nightly"
+    assert body["organizationId"] == org
+    assert run.outputs["branch"].startswith("ra/")
+    assert "::warning" not in run.stdout
+
+
+def test_server_that_ignores_repository_fields_warns_and_reports_what_it_says(action_runner: RunAction) -> None:
+    with RecoupableStandIn(echo_repository=False) as api:
+        run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(api))
+    assert run.returncode == 0, run.log
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 3
+    assert any("repository: asked for 'acme/app', the session reports None" in line for line in warnings)
+    assert (run.outputs["repository"], run.outputs["branch"], run.outputs["clone-url"]) == ("", "", "")
+    assert "| Repository reported | not reported |" in run.summary
+
+
+def test_dry_run_sends_nothing_and_shows_the_request(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    run = action_runner(
+        event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **{"dry-run": "true"})
+    )
+    assert run.returncode == 0, run.log
+    assert recoupable.requests == []
+    assert '"repoOwner": "acme"' in run.stdout
+    assert "x-api-key: ***" in run.stdout
+    assert run.outputs["outcome"] == "dry-run"
+    assert (run.outputs["repository"], run.outputs["branch"], run.outputs["session-id"]) == (
+        "acme/app",
+        "feat/search",
+        "",
+    )
+    assert "Request that would be sent" in run.summary
+    assert_no_secret(run, API_KEY)
+
+
+def test_deleted_branch_push_skips(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    event = {"ref": "refs/heads/old", "deleted": True, "repository": BASE_REPO}
+    run = action_runner(
+        event_name="push", event=event, inputs=_inputs(recoupable), env={"GITHUB_REF": "refs/heads/old"}
+    )
+    assert run.returncode == 0
+    assert recoupable.requests == []
+    assert run.outputs["skipped"] == "true"
+    assert run.stdout.count("::notice") == 1
+    assert "deleted branch old" in run.summary
+
+
+def test_tag_push_needs_a_branch(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    event = {"ref": "refs/tags/v1.0.0", "repository": BASE_REPO}
+    run = action_runner(
+        event_name="push", event=event, inputs=_inputs(recoupable), env={"GITHUB_REF": "refs/tags/v1.0.0"}
+    )
+    _assert_failed(run, "refs/tags/v1.0.0 is a tag, not a branch; set the 'branch' input or new-branch: true")
+    assert recoupable.requests == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"repository": "acme"}, "Input 'repository': 'acme' is not of the form owner/name."),
+        ({"repository": "-acme/app"}, "Input 'repository': owner '-acme' is not a GitHub account name"),
+        ({"repository": "acme/a b"}, "Input 'repository': repository name 'a b' is not a GitHub repository name"),
+        ({"branch": "feat..x"}, "Input 'branch': 'feat..x' is not a valid branch name: it contains '..'"),
+        ({"branch": "a b"}, "is not a valid branch name: it contains a space"),
+        ({"branch": "x.lock"}, "a path component ends with '.lock'"),
+        ({"branch": "b" * 10_000}, "it is longer than 255 characters"),
+        ({"clone-url": "ftp://x/y"}, "Input 'clone-url': 'ftp://x/y' is not a clone URL"),
+        ({"clone-url": "https://user:pw@github.com/a/b.git"}, "must not carry credentials"),
+        ({"organization-id": "org-1"}, "Input 'organization-id': 'org-1' is not a UUID"),
+        ({"new-branch": "yes"}, "Input 'new-branch': 'yes' is not a boolean (use true or false)."),
+        ({"sandbox-type": "docker"}, "Input 'sandbox-type': 'docker' is not a sandbox type the API accepts"),
+        ({"comment": "sometimes"}, "Input 'comment': 'sometimes' is not one of update, create, off."),
+        ({"timeout-seconds": "0"}, "Input 'timeout-seconds': '0' is not a number of seconds above 0"),
+        ({"max-retries": "-1"}, "Input 'max-retries': '-1' is not a whole number from 0 to 10."),
+        ({"pr-number": "#3"}, "Input 'pr-number': '#3' is not a positive whole number."),
+        ({"api-url": "http://api.example.com"}, "must use https (plain http is allowed only for localhost)"),
+        ({"api-url": "https://user:pw@api.example.com"}, "must not carry credentials"),
+        ({"title": "two\nlines"}, "Input 'title': the title contains a line break"),
+        ({"comment-template": "{session_url} {secret}"}, "Input 'comment-template': unknown placeholder {secret}"),
+        (
+            {"allowed-associations": "OWNER,ADMIN"},
+            "Input 'allowed-associations': 'OWNER,ADMIN' must be a comma-separated",
+        ),
+    ],
+)
+def test_each_invalid_input_is_one_clear_error(
+    action_runner: RunAction, recoupable: RecoupableStandIn, inputs: dict[str, str], message: str
+) -> None:
+    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **inputs))
+    _assert_failed(run, message)
+    assert recoupable.requests == []
+
+
+def test_missing_key_is_an_error_outside_forks(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs={"api-url": recoupable.url})
+    _assert_failed(run, "Input 'api-key' is required")
+    assert recoupable.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault(401, b'{"status":"error","message":"Unauthorized"}'), "401: Unauthorized; check the api-key secret"),
+        (
+            Fault(
+                400,
+                b'{"status":"error","missing_fields":["organizationId"],"error":"organizationId must be a valid UUID"}',
+            ),
+            "400: organizationId must be a valid UUID (fields: organizationId)",
+        ),
+        (
+            Fault(500, b"<html>Internal Server Error</html>"),
+            "500 with a page that is not the API's JSON; the outcome is unknown",
+        ),
+        (Fault(200, b'{"session": {"id": "s1"}}'), "its body lacks a valid chat"),
+        (Fault(200, b"not json"), "its body is not JSON"),
+    ],
+)
+def test_each_bad_answer_is_one_clear_error(
+    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
+) -> None:
+    recoupable.faults.append(fault)
+    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable))
+    _assert_failed(run, message)
+    assert len(recoupable.posts) == 1
+
+
+def test_a_wrong_key_is_refused_by_the_stand_in_without_echoing_it(
+    action_runner: RunAction, recoupable: RecoupableStandIn
+) -> None:
+    wrong = "recoup_sk_" + "x" * 43
+    run = action_runner(
+        event_name="pull_request", event=pull_request_event(), inputs={**_inputs(recoupable), "api-key": wrong}
+    )
+    _assert_failed(run, "the API refused the request with 401: Unauthorized")
+    assert_no_secret(run, wrong)
+
+
+def test_500_json_is_retried_and_the_key_echoed_by_the_server_is_redacted(
+    action_runner: RunAction, recoupable: RecoupableStandIn
+) -> None:
+    echo = json.dumps({"status": "error", "error": f"bad key {API_KEY}"}).encode()
+    recoupable.faults.extend([Fault(500, echo), Fault(500, echo)])
+    run = action_runner(
+        event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **{"max-retries": "1"})
+    )
+    _assert_failed(run, "the API answered 500: bad key ***; gave up after 2 attempts")
+    assert len(recoupable.posts) == 2
