@@ -57,7 +57,7 @@ def test_every_shared_payload_resolves_as_its_manifest_says(entry: dict[str, Any
     name = entry["event_name"]
     if "pr_number" in entry:
         _assert_pull_request(entry, facts, env)
-    elif name == "push" and entry["ref"].startswith("refs/tags/") or name == "release":
+    elif (name == "push" and entry["ref"].startswith("refs/tags/")) or name == "release":
         assert facts.branch is None
         with pytest.raises(ContextError, match="set the 'branch' input or new-branch: true"):
             apply_inputs(facts, _settings(), env)
@@ -106,7 +106,8 @@ def test_pull_request_target_from_a_fork_uses_the_forks_branch() -> None:
     assert target.repository.full_name == "tranchitella/workflows"
     assert target.branch == "men-4705"
     assert target.clone_url == "https://github.com/tranchitella/workflows.git"
-    assert target.pull_request is not None and target.pull_request.is_fork
+    assert target.pull_request is not None
+    assert target.pull_request.is_fork
 
 
 def _pull_request_payload(head_repo: dict[str, Any] | None) -> dict[str, Any]:
@@ -130,13 +131,15 @@ def test_review_events_resolve_like_pull_request(event_name: str) -> None:
     event = EventPayload.model_validate(_pull_request_payload(head))
     target = apply_inputs(resolve_event(env, event), _settings(), env)
     assert (target.repository.full_name, target.branch) == ("acme/app", "fix-it")
-    assert target.pull_request is not None and target.pull_request.number == 12
+    assert target.pull_request is not None
+    assert target.pull_request.number == 12
 
 
 def test_deleted_fork_needs_the_repository_input() -> None:
     env = RunnerEnv(event_name="pull_request", repository="acme/app")
     facts = resolve_event(env, EventPayload.model_validate(_pull_request_payload(None)))
-    assert facts.pull_request is not None and facts.pull_request.is_fork
+    assert facts.pull_request is not None
+    assert facts.pull_request.is_fork
     with pytest.raises(ContextError, match=r"head repository was deleted \(head.repo is null\)"):
         apply_inputs(facts, _settings(), env)
     target = apply_inputs(facts, _settings(repository="forker/app"), env)
@@ -147,9 +150,12 @@ def test_deleted_fork_needs_the_repository_input() -> None:
 
 def test_a_push_that_deletes_the_branch_is_marked_deleted() -> None:
     env = RunnerEnv(event_name="push", repository="acme/app", ref="refs/heads/gone")
-    event = EventPayload.model_validate({"ref": "refs/heads/gone", "deleted": True, "repository": {"full_name": "acme/app"}})
+    event = EventPayload.model_validate(
+        {"ref": "refs/heads/gone", "deleted": True, "repository": {"full_name": "acme/app"}}
+    )
     facts = resolve_event(env, event)
-    assert facts.branch_deleted and facts.branch == "gone"
+    assert facts.branch_deleted
+    assert facts.branch == "gone"
 
 
 def test_workflow_run_uses_the_head_repository_and_branch() -> None:

@@ -1,0 +1,113 @@
+"""action.yml, the README, the example workflows, the Dockerfile and the version agree with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from recoup_session_action import __version__
+from recoup_session_action.inputs import INPUT_SPECS
+from recoup_session_action.report import OUTPUT_NAMES
+
+from .conftest import FIXTURES, shared_file
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.yml"))
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as True; GitHub reads it as the string "on".
+    data: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {("on" if key is True else key): value for key, value in data.items()}
+
+
+ACTION = _yaml(ROOT / "action.yml")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(shared_file(FIXTURES / "schemas" / name).read_text(encoding="utf-8"))
+    return schema
+
+
+def _readme_table(heading: str) -> list[list[str]]:
+    section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+
+
+def test_action_yml_validates_against_the_schemastore_schema() -> None:
+    schema = _schema("github-action.json")
+    jsonschema.validate(ACTION, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**ACTION, "runs": {"using": "docker"}}, schema)
+    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert {"name", "description", "branding"} <= ACTION.keys()
+
+
+def test_action_inputs_match_the_code_and_are_described() -> None:
+    inputs = ACTION["inputs"]
+    assert list(inputs) == [spec.name for spec in INPUT_SPECS]
+    for spec in INPUT_SPECS:
+        declared = inputs[spec.name]
+        assert declared["description"].strip()
+        expected = "${{ github.token }}" if spec.name == "github-token" else spec.default
+        assert declared.get("default", "") == expected, spec.name
+    assert inputs["api-key"]["required"] is True
+
+
+def test_action_outputs_match_the_code_and_are_described() -> None:
+    assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
+    assert all(output["description"].strip() for output in ACTION["outputs"].values())
+
+
+def test_readme_inputs_table_matches_action_yml_exactly() -> None:
+    expected = []
+    for name, declared in ACTION["inputs"].items():
+        default = (
+            f"`{declared['default']}`" if declared.get("default") else "required" if declared.get("required") else ""
+        )
+        expected.append([f"`{name}`", default, declared["description"]])
+    assert _readme_table("Inputs") == expected
+
+
+def test_readme_outputs_table_matches_action_yml_exactly() -> None:
+    expected = [[f"`{name}`", declared["description"]] for name, declared in ACTION["outputs"].items()]
+    assert _readme_table("Outputs") == expected
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_each_example_workflow_validates_and_is_in_the_readme(path: Path) -> None:
+    schema = _schema("github-workflow.json")
+    workflow = _yaml(path)
+    jsonschema.validate(workflow, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**workflow, "on": 42}, schema)
+    assert path.read_text(encoding="utf-8").rstrip("\n") in README
+
+
+def test_versions_agree() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["version"] == __version__
+    pinned = re.findall(r"docker://ghcr\.io/[^:\s]+:(\S+)", (ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert all(tag == __version__ for tag in pinned)
+
+
+def test_dockerfile_follows_the_runner_contract() -> None:
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    instructions = [
+        line.split()[0] for line in lines if line and not line.startswith("#") and line.split()[0].isupper()
+    ]
+    assert re.fullmatch(r"FROM python:3\.\d+-slim", next(line for line in lines if line.startswith("FROM")))
+    assert "USER" not in instructions
+    assert "WORKDIR" not in instructions
+    [entrypoint] = [line for line in lines if line.startswith("ENTRYPOINT")]
+    assert json.loads(entrypoint.removeprefix("ENTRYPOINT"))[0].startswith("/")
+    assert "--require-hashes" in "\n".join(lines)
