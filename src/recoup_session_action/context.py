@@ -288,8 +288,15 @@ def apply_inputs(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Targe
         repository=repository,
         branch=branch,
         clone_url=clone_url or f"{env.server_url.rstrip('/')}/{repository.full_name}.git",
-        pull_request=facts.pull_request,
+        pull_request=_pull_request(facts, settings),
     )
+
+
+def _pull_request(facts: EventFacts, settings: Settings) -> PullRequestRef | None:
+    """The event's pull request, unless the `pr-number` input names another one."""
+    if settings.pr_number is None or (facts.pull_request and facts.pull_request.number == settings.pr_number):
+        return facts.pull_request
+    return PullRequestRef(number=settings.pr_number)
 
 
 def _event_repository(facts: EventFacts) -> RepoSlug:

@@ -19,11 +19,11 @@ from .context import (
     Target,
     apply_inputs,
 )
-from .inputs import CommentMode, InputError, Settings, parse_settings
+from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings
 from .models import CreateSessionRequest, build_request
 from .report import CommentResult, Outcome, State, comment_summary, outputs, session_url, summary
 
-COMMENT_OUTPUTS = ("comment-id", "comment-url")
+COMMENT_OUTPUTS = ("comment-id", "comment-url", "pr-number")
 FORK_RECIPE = "see the README's workflow_run recipe to run it for forks with secrets kept safe"
 
 
@@ -43,6 +43,18 @@ FactsReader = Callable[[], EventFacts]
 
 def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter) -> int:
     """Create one session as the inputs and the event say; report it. Returns the exit code."""
+    try:
+        return _run(raw_inputs, env, read_facts, reporter)
+    except Exception as error:  # noqa: BLE001 (a bug must still end in one line, outputs and a summary)
+        text = str(error).splitlines()[0] if str(error) else ""
+        for name in SECRET_INPUTS:
+            if secret := raw_inputs.get(name, "").strip():
+                text = text.replace(secret, "***")
+        message = f"Unexpected error ({type(error).__name__}: {text}); please report it with the log."
+        return _finish(reporter, Outcome(state=State.FAILED, message=message))
+
+
+def _run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter) -> int:
     try:
         settings = parse_settings(raw_inputs)
     except InputError as error:
@@ -182,7 +194,7 @@ def _finish(reporter: Reporter, outcome: Outcome, *, comment_outputs_follow: boo
 def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome) -> int:
     """Keep the pull request's comment up to date; a failure here never loses the session."""
     result, exit_code = _post_comment(reporter, settings, env, outcome)
-    done = outcome.model_copy(update={"comment": result if result.url else None, "comment_note": result.problem})
+    done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
     comment_values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
     reporter.set_outputs(comment_values)
     reporter.add_summary(comment_summary(done))

@@ -43,6 +43,7 @@ class CommentResult(BaseModel):
 
     comment_id: int | None = None
     url: str | None = None
+    pr_number: int | None = None
     action: str = ""
     problem: str | None = None
 
@@ -119,6 +120,8 @@ def outputs(outcome: Outcome) -> dict[str, str]:
     if outcome.comment is not None:
         values["comment-id"] = str(outcome.comment.comment_id or "")
         values["comment-url"] = outcome.comment.url or ""
+        if outcome.comment.pr_number is not None:
+            values["pr-number"] = str(outcome.comment.pr_number)
     return values
 
 
