@@ -53,15 +53,15 @@ engine() {
 cmd_install() {
   if [[ $(engine) == docker ]]; then echo "CONTAINER_ENGINE=docker"; return; fi
   local pkgs=(buildah podman runc uidmap debootstrap) missing=() p
+  mkdir -p "$CACHE"
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    log "installing ${missing[*]} (log: $CACHE/apt.log)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"; } >"$CACHE/apt.log" 2>&1 || { cat "$CACHE/apt.log" >&2; die "apt-get failed"; }
   fi
-  mkdir -p "$CACHE"
   # default_ulimits: the VM refuses the default nofile/nproc limits; runc+cgroupfs: crun rejects hybrid cgroups.
   cat >"$CONF.tmp" <<'EOF'
 [containers]
@@ -87,10 +87,15 @@ cmd_size() {
   "$(engine)" image inspect --format '{{.Size}}' "$1"
 }
 
+ensure_tools() { [[ $(engine) == docker || -f $CONF ]] || cmd_install >/dev/null; }
+
 cmd_base() {
   if [[ $(engine) == docker ]]; then return; fi  # a real Docker pulls python:3.13-slim itself
-  [[ -f $CONF ]] || cmd_install >/dev/null
-  exec 9>"$CACHE/base.lock"
+  ensure_tools
+  base_locked 9>"$CACHE/base.lock"  # the lock is held only while the stand-in is checked/built
+}
+
+base_locked() {
   flock 9
   if image_exists "$BASE"; then log "$BASE present"; return; fi
   local t0=$SECONDS
@@ -146,6 +151,7 @@ cmd_build() {
 
 cmd_run() {
   [[ $# -ge 1 ]] || die "usage: run [RUN-OPTIONS...] IMAGE [ARGS...]"
+  ensure_tools
   exec "$(engine)" run --rm --network host --pull=never "$@"
 }
 
@@ -156,6 +162,7 @@ cmd_rmi() {
 
 sub=${1:-}
 shift || true
+CONTAINER_ENGINE=$(engine)  # decide once (docker info can be slow)
 case $sub in
   install) cmd_install ;;
   base) cmd_base ;;
