@@ -122,13 +122,13 @@ def action_runner(tmp_path: Path) -> RunAction:
             timeout=timeout,
             check=False,
         )
-        output_text = output_file.read_text(encoding="utf-8")
+        output_text = output_file.read_bytes().decode("utf-8")
         return ActionRun(
             returncode=completed.returncode,
             stdout=completed.stdout,
             stderr=completed.stderr,
             outputs=parse_output_file(output_text),
-            summary=summary_file.read_text(encoding="utf-8"),
+            summary=summary_file.read_bytes().decode("utf-8"),
             output_file_text=output_text,
         )
 

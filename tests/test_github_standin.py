@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +16,17 @@ from recoup_session_action.github_standin import (
     DEMO_TOKEN,
     MAX_COMMENT_LENGTH,
     GitHubStandIn,
-    RecordedRequest,
     TokenIdentity,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REST_SUBSET = SHARED / "fixtures/github/rest/github-rest-subset.json"
+from .rest_subset import allow_null as _allow_null
+from .rest_subset import load_rest_subset
+from .rest_subset import operations as _operations
+from .rest_subset import template_of as _template_of
+
 READ_ONLY_TOKEN = "ghs_read_only"
 PAT = "ghp_personal"
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
-# Called by the action but not in the subset's operationIds.
-NOT_IN_SUBSET = {
-    ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
-    ("GET", "/user"),
-}
 
 
 def _tokens() -> dict[str, TokenIdentity]:
@@ -86,36 +81,7 @@ def standin() -> Iterator[GitHubStandIn]:
 
 @pytest.fixture(scope="module")
 def rest_subset() -> dict[str, Any]:
-    if not REST_SUBSET.is_file():
-        pytest.skip(f"GitHub REST subset not found at {REST_SUBSET}")
-    subset: dict[str, Any] = json.loads(REST_SUBSET.read_text(encoding="utf-8"))
-    return subset
-
-
-def _operations(subset: dict[str, Any]) -> list[tuple[str, re.Pattern[str], str]]:
-    templates = {(method.upper(), path) for path, item in subset["paths"].items() for method in item}
-    return [
-        (method, re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))), path)
-        for method, path in templates | NOT_IN_SUBSET
-    ]
-
-
-def _allow_null(schema: Any) -> Any:
-    """Translate OpenAPI 3.0 ``nullable: true`` into JSON Schema."""
-    if isinstance(schema, list):
-        return [_allow_null(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    converted = {key: _allow_null(value) for key, value in schema.items() if key != "nullable"}
-    return {"anyOf": [converted, {"type": "null"}]} if schema.get("nullable") else converted
-
-
-def _template_of(request: RecordedRequest, prefix: str, subset: dict[str, Any]) -> str | None:
-    path = request.path.removeprefix(prefix)
-    for method, pattern, template in _operations(subset):
-        if method == request.method and pattern.fullmatch(path):
-            return template
-    return None
+    return load_rest_subset()
 
 
 def test_lists_250_comments_in_three_requests(standin: GitHubStandIn) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from .models import CreateSessionRequest, CreateSessionResponse, ErrorBody
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
+MAX_SERVER_TEXT = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 USER_AGENT = f"recoup-session-action/{__version__}"
 _RETRYABLE_THROTTLE = frozenset({429, 503})
 _RETRYABLE_ENVELOPE = frozenset({500, 502})
@@ -53,10 +56,11 @@ class Created:
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
+        self.status = status
 
 
 RetryLog = Callable[[int, str, float], None]
@@ -107,10 +111,16 @@ class RecoupableClient:
     def _wait_before_retry(self, retry: _Retry, attempt: int, deadline: float) -> float:
         remaining = deadline - time.monotonic()
         if attempt > self._max_retries:
-            raise ApiFailure(f"{retry.reason}; gave up after {attempt} attempts (max-retries: {self._max_retries})")
+            attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+            raise ApiFailure(
+                f"{retry.reason}; gave up after {attempts} (max-retries: {self._max_retries})", status=retry.status
+            )
         wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
         if wait >= remaining:
-            raise ApiFailure(f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}")
+            raise ApiFailure(
+                f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}",
+                status=retry.status,
+            )
         return wait
 
     def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
@@ -131,7 +141,8 @@ class RecoupableClient:
             with self._http.stream(
                 "POST", url, content=content, headers=headers, timeout=httpx.Timeout(remaining)
             ) as response:
-                return response.status_code, response.headers, _read_bounded(response)
+                body = _read_bounded(response, deadline, self._timeout_seconds)
+                return response.status_code, response.headers, self._redact_bytes(body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as error:
             raise _Retry(f"could not connect to {self._origin} ({_describe(error)})") from None
         except httpx.TimeoutException:
@@ -163,17 +174,17 @@ class RecoupableClient:
             )
         error = _error_body(body)
         if status in _RETRYABLE_THROTTLE:
-            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))
+            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")), status)
         if status in _RETRYABLE_ENVELOPE and error is not None:
-            raise _Retry(f"the API answered {status}: {self.redact(error.text)}")
+            raise _Retry(f"the API answered {status}: {self._server_text(error.text)}", status=status)
         if status >= 500:
-            what = f": {self.redact(error.text)}" if error else " with a page that is not the API's JSON"
+            what = f": {self._server_text(error.text)}" if error else " with a page that is not the API's JSON"
             raise ApiFailure(
                 f"the API answered {status}{what}; the outcome is unknown and a session may exist",
                 status=status,
                 outcome_unknown=True,
             )
-        reason = self.redact(error.text) if error else "no JSON error body"
+        reason = self._server_text(error.text) if error else "no JSON error body"
         hint = _HINTS.get(status, "check the inputs and api-url")
         raise ApiFailure(f"the API refused the request with {status}: {reason}; {hint}", status=status)
 
@@ -194,22 +205,53 @@ class RecoupableClient:
     def redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
 
+    def _redact_bytes(self, body: bytes) -> bytes:
+        """The key out of an answer before anything reads it: no output, summary or comment can carry it."""
+        return body.replace(self._api_key.encode(), b"***") if self._api_key else body
 
-def _read_bounded(response: httpx.Response) -> bytes:
+    def _server_text(self, text: str) -> str:
+        """A server's message, untrusted: redacted, on one line, bounded."""
+        one_line = _CONTROL.sub(" ", self.redact(text)).strip()
+        if len(one_line) > MAX_SERVER_TEXT:
+            one_line = one_line[: MAX_SERVER_TEXT - 1] + "\u2026"
+        return one_line
+
+
+def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: float) -> bytes:
+    """At most MAX_BODY_BYTES, within the deadline (a server trickling bytes cannot hold the run)."""
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
+        if time.monotonic() > deadline:
+            unknown = _may_have_created(response.status_code)
+            raise ApiFailure(
+                f"the API answered {response.status_code} but its body did not arrive within timeout-seconds: "
+                f"{timeout_seconds:g}" + ("; the outcome is unknown and a session may exist" if unknown else ""),
+                status=response.status_code,
+                outcome_unknown=unknown,
+            )
         size += len(chunk)
         if size > MAX_BODY_BYTES:
+            consequence = ""
+            if response.is_success:
+                consequence = "; a session was probably created but cannot be identified"
+            elif _may_have_created(response.status_code):
+                consequence = "; the outcome is unknown and a session may exist"
             raise ApiFailure(
                 f"the API answered {response.status_code} with a body over {MAX_BODY_BYTES // 1024} KiB; "
-                "stopped reading it"
-                + ("; a session was probably created but cannot be identified" if response.is_success else ""),
+                f"stopped reading it{consequence}",
                 status=response.status_code,
-                outcome_unknown=response.is_success,
+                outcome_unknown=_may_have_created(response.status_code),
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _may_have_created(status: int) -> bool:
+    """Whether an answer with this status leaves a session possibly created (its body unread or unreadable)."""
+    if 200 <= status < 300:
+        return True
+    return status >= 500 and status not in _RETRYABLE_THROTTLE
 
 
 def _error_body(body: bytes) -> ErrorBody | None:

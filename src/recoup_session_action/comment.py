@@ -6,8 +6,9 @@ without a comment never pay for PyGithub's import.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from github import Auth, Github, GithubException, GithubRetry
@@ -25,6 +26,11 @@ T = TypeVar("T")
 MAX_COMMENT_LENGTH = 65_536
 LOOKUP_EVENTS = frozenset({"push", "workflow_dispatch", "schedule"})
 BRANCH_LOOKUP_EVENTS = frozenset({"workflow_run"})
+NO_COMMENT_EVENTS = frozenset({"release", "merge_group"})
+MAX_MESSAGE_LENGTH = 300
+# How far before our new comment to look for one a concurrent run made: more than a run's list-then-create.
+RACE_WINDOW = timedelta(minutes=10)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PERMISSION_FIX = (
     "give the job 'permissions: pull-requests: write'; on pull requests from forks or Dependabot the token is "
     "read-only: use the README's workflow_run recipe"
@@ -40,15 +46,32 @@ def marker(tag: str) -> str:
 
 
 class GitHubRepo:
-    """One repository on one GitHub (github.com or Enterprise Server), with PyGithub's retries."""
+    """One repository on one GitHub (github.com or Enterprise Server), with PyGithub's retries.
 
-    def __init__(self, api_url: str, token: str, full_name: str, *, timeout_seconds: float = 30) -> None:
+    Every call that can reach the network goes through `_call`, so callers see only `GitHubError`, whose
+    message never holds the token (or any other string in `secrets`).
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        full_name: str,
+        *,
+        timeout_seconds: float = 30,
+        secrets: Iterable[str] = (),
+    ) -> None:
         retry = GithubRetry(
             total=3,
             backoff_factor=0.5,
             secondary_rate_wait=min(60.0, timeout_seconds),
             max_rate_limit_wait=timeout_seconds,
+            # Retries used up on a status: hand PyGithub the last answer, so the error names GitHub's status and
+            # message instead of urllib3's "too many 500 error responses".
+            raise_on_status=False,
         )
+        self._api_url = api_url
+        self._secrets = tuple(secret for secret in (token, *secrets) if secret)
         self._github = Github(
             auth=Auth.Token(token),
             base_url=api_url,
@@ -64,56 +87,87 @@ class GitHubRepo:
 
     def complete_facts(self, facts: EventFacts, number: int) -> EventFacts:
         """An issue_comment on a pull request: learn the head repository, branch and SHA from the pull."""
-        pull = _call(lambda: self._repo.get_pull(number))
-        head_repo = pull.head.repo
-        ref = PullRequestRef(
-            number=number,
-            title=pull.title,
-            head_sha=pull.head.sha,
-            is_fork=head_repo is None or head_repo.full_name != pull.base.repo.full_name,
-            author=pull.user.login if pull.user else "",
-        )
-        return facts.model_copy(
-            update={
-                "repository": head_repo.full_name if head_repo else None,
-                "clone_url": head_repo.clone_url if head_repo else None,
-                "branch": pull.head.ref,
-                "pull_request": ref,
-                "pull_request_to_fetch": None,
-                "head_deleted": head_repo is None,
-            }
-        )
+
+        def read() -> EventFacts:
+            # PyGithub is lazy: the GET happens on the first attribute read, so every read stays in here.
+            pull = self._repo.get_pull(number)
+            head_repo = pull.head.repo
+            ref = PullRequestRef(
+                number=number,
+                title=pull.title or "",
+                head_sha=pull.head.sha,
+                is_fork=head_repo is None or head_repo.full_name != pull.base.repo.full_name,
+                author=pull.user.login if pull.user else "",
+            )
+            return facts.model_copy(
+                update={
+                    "repository": head_repo.full_name if head_repo else None,
+                    "clone_url": head_repo.clone_url if head_repo else None,
+                    "branch": pull.head.ref,
+                    "pull_request": ref,
+                    "pull_request_to_fetch": None,
+                    "head_deleted": head_repo is None,
+                }
+            )
+
+        return self._call(read)
 
     def open_pull_for_commit(self, sha: str, head_full_name: str, branch: str) -> int | None:
-        pulls = _call(lambda: list(self._repo.get_commit(sha).get_pulls()))
-        return _first_open(pulls, head_full_name, branch)
+        """The open pull request whose head is `branch` in `head_full_name`, among those holding commit `sha`."""
+        return self._call(lambda: _first_open(self._repo.get_commit(sha).get_pulls(), head_full_name, branch))
 
     def open_pull_for_branch(self, head_full_name: str, branch: str) -> int | None:
         owner = head_full_name.partition("/")[0]
-        pulls = _call(lambda: list(self._repo.get_pulls(state="open", head=f"{owner}:{branch}")))
-        return _first_open(pulls, head_full_name, branch)
+        return self._call(
+            lambda: _first_open(self._repo.get_pulls(state="open", head=f"{owner}:{branch}"), head_full_name, branch)
+        )
 
-    def comments(self, number: int) -> list[IssueComment]:
-        return _call(lambda: list(self._repo.get_issue(number).get_comments()))
+    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]:
+        """Every comment (all pages), oldest first; with `since`, those updated at or after it."""
+        issue = self._repo.get_issue(number)
+        return self._call(lambda: list(issue.get_comments() if since is None else issue.get_comments(since=since)))
 
     def create_comment(self, number: int, body: str) -> IssueComment:
-        return _call(lambda: self._repo.get_issue(number).create_comment(body))
+        return self._call(lambda: self._repo.get_issue(number).create_comment(body))
 
     def edit_comment(self, comment: IssueComment, body: str) -> None:
-        _call(lambda: comment.edit(body))
+        self._call(lambda: comment.edit(body))
 
     def delete_comment(self, comment: IssueComment) -> None:
-        _call(comment.delete)
+        """Delete; a comment already gone (another run deleted it) is not an error."""
+        try:
+            self._call(comment.delete)
+        except _Gone:
+            return
 
     def token_login(self) -> str | None:
         """The token's own user; None where GitHub will not say (GITHUB_TOKEN answers 403)."""
         try:
-            return self._github.get_user().login
-        except GithubException:
+            return self._call(lambda: self._github.get_user().login)
+        except GitHubError:
             return None
 
+    def _call(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except GithubException as error:
+            kind = _Gone if error.status == 404 else GitHubError
+            raise kind(self._redact(_describe(error))) from None
+        except OSError as error:  # requests' errors (connection refused, timeout, TLS) are OSErrors
+            reason = type(error).__name__
+            raise GitHubError(self._redact(f"could not reach GitHub at {self._api_url} ({reason})")) from None
 
-def _first_open(pulls: list[PullRequest], head_full_name: str, branch: str) -> int | None:
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class _Gone(GitHubError):
+    """GitHub answered 404."""
+
+
+def _first_open(pulls: Iterable[PullRequest], head_full_name: str, branch: str) -> int | None:
     for pull in pulls:
         head_repo = pull.head.repo
         if pull.state == "open" and pull.head.ref == branch and head_repo and head_repo.full_name == head_full_name:
@@ -121,36 +175,62 @@ def _first_open(pulls: list[PullRequest], head_full_name: str, branch: str) -> i
     return None
 
 
-def _call(operation: Callable[[], T]) -> T:
-    try:
-        return operation()
-    except GithubException as error:
-        raise GitHubError(_describe(error)) from None
-
-
 def _describe(error: GithubException) -> str:
-    message = error.data.get("message") if isinstance(error.data, dict) else None
+    """One line: GitHub's status and message (bounded), and the fix for the statuses that have one."""
+    data = error.data if isinstance(error.data, dict) else {}
+    parts = [str(data.get("message") or "")]
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        parts += [str(item.get("message") or "") for item in errors if isinstance(item, dict)]
+    message = " ".join(" ".join(parts).split())
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[: MAX_MESSAGE_LENGTH - 1] + "\u2026"
     text = f"GitHub answered {error.status}" + (f": {message}" if message else "")
+    if error.status == 401:
+        return f"{text}; the github-token is invalid or expired"
     if error.status in {403, 404}:
         return f"{text}; {_PERMISSION_FIX}"
     return text
 
 
 def post_comment(settings: Settings, env: RunnerEnv, outcome: Outcome) -> CommentResult:
-    """Create or update this action's comment on the run's pull request."""
+    """Create or update this action's comment on the run's pull request (or issue)."""
     assert settings.github_token is not None
     assert outcome.target is not None
+    if settings.pr_number is None and (reason := _never_comments(env)) is not None:
+        return CommentResult(problem=reason)
     full_name = env.repository or outcome.target.repository.full_name
     token = settings.github_token.get_secret_value()
-    repo = GitHubRepo(env.api_url, token, full_name, timeout_seconds=settings.timeout_seconds)
+    api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+    repo = GitHubRepo(env.api_url, token, full_name, timeout_seconds=settings.timeout_seconds, secrets=[api_key])
     number = settings.pr_number or _pull_request_number(repo, env, outcome)
     if number is None:
-        return CommentResult(problem=f"no open pull request found for this {env.event_name or 'run'}")
+        return CommentResult(problem=_not_found(env, outcome))
     body = render_body(settings, env, outcome)
     if settings.comment is CommentMode.CREATE:
         created = repo.create_comment(number, body)
-        return CommentResult(comment_id=created.id, url=created.html_url, action="created")
+        return CommentResult(comment_id=created.id, url=created.html_url, pr_number=number, action="created")
     return _upsert(repo, number, body, settings.comment_tag)
+
+
+def _never_comments(env: RunnerEnv) -> str | None:
+    """Events that are about no pull request at all: tags, releases, merge queues."""
+    if env.event_name in NO_COMMENT_EVENTS:
+        return f"none: a {env.event_name} event is about no pull request"
+    if env.ref.startswith("refs/tags/"):
+        return "none: a tag is about no pull request"
+    return None
+
+
+def _not_found(env: RunnerEnv, outcome: Outcome) -> str:
+    target = outcome.target
+    assert target is not None
+    if target.branch is None:
+        return f"none: the {env.event_name or 'run'} names no branch to find a pull request for"
+    return (
+        f"none: no open pull request has branch {target.branch} of {target.repository.full_name} as its head; "
+        "set pr-number to comment anyway"
+    )
 
 
 def _pull_request_number(repo: GitHubRepo, env: RunnerEnv, outcome: Outcome) -> int | None:
@@ -173,27 +253,42 @@ def _upsert(repo: GitHubRepo, number: int, body: str, tag: str) -> CommentResult
     if ours:
         newest = ours[-1]
         repo.edit_comment(newest, body)
-        return CommentResult(comment_id=newest.id, url=newest.html_url, action="updated")
+        return CommentResult(comment_id=newest.id, url=newest.html_url, pr_number=number, action="updated")
     created = repo.create_comment(number, body)
     return _settle_race(repo, number, body, tag, created)
 
 
 def _settle_race(repo: GitHubRepo, number: int, body: str, tag: str, created: IssueComment) -> CommentResult:
-    """Two runs may have created a comment each: keep the oldest, update it, delete the newer ones."""
-    ours = _our_comments(repo, repo.comments(number), tag)
-    if len(ours) <= 1:
-        return CommentResult(comment_id=created.id, url=created.html_url, action="created")
+    """Two runs may have created a comment each: keep the oldest, update it, delete the newer ones we made.
+
+    Only comments by the author of the one just created count (that author is us, for certain), and only
+    those updated since shortly before it: an older one would have been found by the first listing.
+    """
+    since = created.created_at - RACE_WINDOW if created.created_at else None
+    author = _login(created)
+    recent = [c for c in repo.comments(number, since=since) if marker(tag) in (c.body or "") and _login(c) == author]
+    ours = sorted({c.id: c for c in [*recent, created]}.values(), key=lambda c: c.id)
     oldest, newer = ours[0], ours[1:]
-    repo.edit_comment(oldest, body)
+    if oldest.id == created.id:
+        action = "created"
+    else:
+        repo.edit_comment(oldest, body)
+        action = "updated"
     for comment in newer:
         repo.delete_comment(comment)
-    return CommentResult(comment_id=oldest.id, url=oldest.html_url, action="updated")
+    return CommentResult(comment_id=oldest.id, url=oldest.html_url, pr_number=number, action=action)
+
+
+def _login(comment: IssueComment) -> str | None:
+    return comment.user.login if comment.user else None
 
 
 def _our_comments(repo: GitHubRepo, comments: list[IssueComment], tag: str) -> list[IssueComment]:
-    """Comments with our marker, written by a bot or by the token's own user, oldest first."""
-    tagged = [comment for comment in comments if marker(tag) in (comment.body or "")]
-    by_people = {comment.user.login for comment in tagged if comment.user.type != "Bot"}
+    """Comments with our marker, written by a bot or by the token's own user, oldest first.
+
+    `GET /user` is asked only when a person's comment carries the marker (GITHUB_TOKEN gets 403 there)."""
+    tagged = [comment for comment in comments if comment.user and marker(tag) in (comment.body or "")]
+    by_people = [comment for comment in tagged if comment.user.type != "Bot"]
     own_login = repo.token_login() if by_people else None
     ours = [comment for comment in tagged if comment.user.type == "Bot" or comment.user.login == own_login]
     return sorted(ours, key=lambda comment: comment.id)
@@ -203,9 +298,8 @@ def render_body(settings: Settings, env: RunnerEnv, outcome: Outcome) -> str:
     """The comment: our marker, then the default body or the user's template, within GitHub's limit."""
     values = _placeholder_values(env, outcome)
     if settings.comment_template:
-        content = settings.comment_template
-        for name, value in values.items():
-            content = content.replace(f"{{{name}}}", value)
+        # One pass: a value that happens to contain "{branch}" is not substituted again.
+        content = _PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), settings.comment_template)
     else:
         content = _default_body(outcome, values)
     body = f"{marker(settings.comment_tag)}\n{content}"

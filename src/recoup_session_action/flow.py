@@ -45,7 +45,7 @@ def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, 
     """Create one session as the inputs and the event say; report it. Returns the exit code."""
     try:
         return _run(raw_inputs, env, read_facts, reporter)
-    except Exception as error:  # noqa: BLE001 (a bug must still end in one line, outputs and a summary)
+    except Exception as error:  # a bug must still end in one line, outputs and a summary
         text = str(error).splitlines()[0] if str(error) else ""
         for name in SECRET_INPUTS:
             if secret := raw_inputs.get(name, "").strip():
@@ -120,7 +120,14 @@ def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: Runn
     from .comment import GitHubError, GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
 
     assert facts.pull_request_to_fetch is not None
-    repo = GitHubRepo(env.api_url, settings.github_token.get_secret_value(), facts.repository or env.repository)
+    api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+    repo = GitHubRepo(
+        env.api_url,
+        settings.github_token.get_secret_value(),
+        facts.repository or env.repository,
+        timeout_seconds=settings.timeout_seconds,
+        secrets=[api_key],
+    )
     try:
         return repo.complete_facts(facts, facts.pull_request_to_fetch)
     except GitHubError as error:
@@ -215,14 +222,20 @@ def _post_comment(
     try:
         result = post_comment(settings, env, outcome)
     except GitHubError as error:
-        message = f"The session was created, but the pull-request comment failed: {error}"
-        if settings.fail_on_comment_error:
-            reporter.error(message, title="Comment failed")
-            return CommentResult(problem=str(error)), 1
-        reporter.warning(message, title="Comment failed")
-        return CommentResult(problem=str(error)), 0
+        return _comment_failed(reporter, settings, str(error))
+    except Exception as error:  # a bug in the comment step must not report a created session as lost
+        return _comment_failed(reporter, settings, f"unexpected {type(error).__name__} (please report it)")
     if result.url is None:
         reporter.info(result.problem or "No comment made.")
     else:
         reporter.info(f"Comment {result.action}: {result.url}")
     return result, 0
+
+
+def _comment_failed(reporter: Reporter, settings: Settings, problem: str) -> tuple[CommentResult, int]:
+    message = f"The session was created, but the pull-request comment failed: {problem}"
+    if settings.fail_on_comment_error:
+        reporter.error(message, title="Comment failed")
+        return CommentResult(problem=problem), 1
+    reporter.warning(message, title="Comment failed")
+    return CommentResult(problem=problem), 0

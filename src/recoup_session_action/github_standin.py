@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .loopback import LoopbackServer
 
 DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 - a fake token the stand-in accepts by default
 MAX_COMMENT_LENGTH = 65536
@@ -245,7 +247,7 @@ class GitHubStandIn:
         self.requests: list[RecordedRequest] = []
         self.fail_next: list[tuple[int, dict[str, Any] | str, dict[str, str]]] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackServer | None = None
         self._port: int | None = None
         self._clock = 0
         self._last_id = 0
@@ -259,7 +261,7 @@ class GitHubStandIn:
 
     def __enter__(self) -> GitHubStandIn:
         handler = functools.partial(_RequestHandler, self._respond)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = LoopbackServer(handler)
         self._port = self._server.server_address[1]
         serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # fast shutdown()
         threading.Thread(target=serve, name="github-standin", daemon=True).start()
@@ -272,6 +274,11 @@ class GitHubStandIn:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        return self._server.connections if self._server else 0
 
     @property
     def server_url(self) -> str:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .loopback import LoopbackServer
 
 DEMO_API_KEY = "recoup_sk_" + "demo" * 10 + "dem"
 _SLUG = re.compile(r"^[.\w-]+$")
@@ -47,20 +50,37 @@ class Recorded:
 class RecoupableStandIn:
     """`with RecoupableStandIn() as api:` serves on 127.0.0.1 at `api.url` until the block ends."""
 
-    def __init__(self, api_keys: tuple[str, ...] = (DEMO_API_KEY,), *, echo_repository: bool = True) -> None:
+    def __init__(
+        self,
+        api_keys: tuple[str, ...] = (DEMO_API_KEY,),
+        *,
+        echo_repository: bool = True,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`port` 0 picks a free port; an `ssl_context` (server side) serves https instead of http; `host` other
+        than loopback is for CI's container job only, where the action's container must reach the host."""
         self.api_keys = api_keys
         self.echo_repository = echo_repository
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = LoopbackServer(_handler_for(self), port, host=host)
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "http" if ssl_context is None else "https"
+        self._host = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (compared, not bound)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self._scheme}://{self._host}:{self._server.server_address[1]}"
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        return self._server.connections
 
     @property
     def posts(self) -> list[Recorded]:

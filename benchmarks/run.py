@@ -1,0 +1,224 @@
+"""Where a run's time goes: wall time of the console script per path against its standard-library floor,
+import time, requests and connections per run, and the size of what users install.
+
+    .venv/bin/python benchmarks/run.py [--runs 10] [--json] [--image]
+
+Both APIs are loopback stand-ins started in this process. Each figure is a median over `--runs` runs, with
+our command and its floor interleaved so that machine noise hits both alike; ratios are of medians
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from recoup_session_action.github_standin import DEMO_TOKEN, GitHubStandIn
+from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOOR = Path(__file__).with_name("floor.py")
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
+OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
+PATHS: dict[str, dict[str, str]] = {
+    "update": {},
+    "comment-off": {"INPUT_COMMENT": "off"},
+    "dry-run": {"INPUT_DRY-RUN": "true"},
+}
+TARGETS = {"update": 3.0, "comment-off": 2.5, "dry-run": 4.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15, help="runs per figure (at least 10)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--image", action="store_true", help="also build the image and report its size")
+    args = parser.parse_args()
+    runs = max(10, args.runs)
+    results = measure(runs)
+    results["import_time"] = import_time()
+    results["installed_runtime_bytes"] = installed_runtime_bytes()
+    if args.image:
+        results["image"] = image_size()
+    print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
+
+
+def measure(runs: int) -> dict[str, Any]:
+    sample = resources.files("recoup_session_action").joinpath("samples/pull_request.json")
+    with (
+        resources.as_file(sample) as event_path,
+        tempfile.TemporaryDirectory(prefix="recoup-bench-") as folder,
+        RecoupableStandIn() as api,
+        GitHubStandIn() as github,
+    ):
+        github.add_pull(
+            OWNER,
+            REPO,
+            NUMBER,
+            title="Add a login page",
+            head_ref="feature/login",
+            head_sha="4f1b2c3d",
+            head_full_name=f"{OWNER}/{REPO}",
+        )
+        base_env = _runner_env(Path(folder), str(event_path), api.url, github.api_url)
+        commands = {
+            name: ([CONSOLE_SCRIPT], [sys.executable, str(FLOOR), name], {**base_env, **extra})
+            for name, extra in PATHS.items()
+        }
+        for ours, floor, env in commands.values():
+            _run(ours, env)
+            _run(floor, env)
+        timings: dict[str, list[float]] = {key: [] for name in PATHS for key in (name, f"{name} floor")}
+        timings["python -c pass"] = []
+        for _ in range(runs):
+            for name, (ours, floor, env) in commands.items():
+                timings[name].append(_run(ours, env))
+                timings[f"{name} floor"].append(_run(floor, env))
+            timings["python -c pass"].append(_run([sys.executable, "-c", "pass"], base_env))
+        traffic = {name: _traffic(api, github, ours, env) for name, (ours, _, env) in commands.items()}
+    medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
+    ratios = {name: medians[name] / medians[f"{name} floor"] for name in PATHS}
+    return {"runs": runs, "median_ms": medians, "ratio_to_floor": ratios, "targets": TARGETS, "traffic": traffic}
+
+
+def _runner_env(folder: Path, event_path: str, api_url: str, github_api_url: str) -> dict[str, str]:
+    output, summary = folder / "set_output", folder / "step_summary"
+    output.touch()
+    summary.touch()
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": event_path,
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_API_URL": github_api_url,
+        "GITHUB_RUN_ID": "1",
+        "INPUT_API-KEY": DEMO_API_KEY,
+        "INPUT_API-URL": api_url,
+        "INPUT_GITHUB-TOKEN": DEMO_TOKEN,
+    }
+
+
+def _run(command: list[str], env: Mapping[str, str]) -> float:
+    start = time.perf_counter()
+    completed = subprocess.run(command, env=dict(env), capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stdout.decode()}{completed.stderr.decode()}")
+    return elapsed
+
+
+def _traffic(
+    api: RecoupableStandIn, github: GitHubStandIn, command: list[str], env: Mapping[str, str]
+) -> dict[str, Any]:
+    api.requests.clear()
+    github.requests.clear()
+    connections_before = (api.connections, github.connections)
+    _run(command, env)
+    calls = [(r.method, r.path) for r in api.requests] + [(r.method, r.path) for r in github.requests]
+    endpoints = Counter(f"{method} {_template(path)}" for method, path in calls)
+    return {
+        "recoupable_requests": len(api.requests),
+        "github_requests": len(github.requests),
+        "by_endpoint": dict(endpoints),
+        "connections": {
+            "recoupable": api.connections - connections_before[0],
+            "github": github.connections - connections_before[1],
+        },
+    }
+
+
+def _template(path: str) -> str:
+    without_query = path.split("?", maxsplit=1)[0]
+    return re.sub(r"/\d+(?=/|$)", "/{n}", without_query.replace(f"/{OWNER}/{REPO}/", "/{owner}/{repo}/"))
+
+
+def import_time() -> dict[str, Any]:
+    """`python -X importtime` of the entry module and everything the action path imports before running."""
+    code = "import recoup_session_action.entry, recoup_session_action.action"
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    )
+    rows = []
+    for line in completed.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if match:
+            rows.append((match.group(4), int(match.group(1)), int(match.group(2)), len(match.group(3))))
+    total_us = sum(self_us for _, self_us, _, _ in rows)
+    top = sorted(rows, key=lambda row: row[1], reverse=True)[:10]
+    return {
+        "total_ms": total_us / 1000,
+        "top_self_ms": {name: self_us / 1000 for name, self_us, _, _ in top},
+    }
+
+
+def installed_runtime_bytes() -> dict[str, int]:
+    """Size on disk of each runtime dependency in the lock file (setuptools is removed from the image)."""
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    names = [name for name in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.MULTILINE) if name != "setuptools"]
+    sizes = {}
+    for name in names:
+        paths = [Path(file.locate()) for file in metadata.distribution(name).files or []]
+        sizes[name] = sum(path.stat().st_size for path in paths if path.is_file())
+    return dict(sorted(sizes.items(), key=lambda item: -item[1]))
+
+
+def image_size() -> dict[str, str]:
+    script = ROOT / "scripts" / "container-tools.sh"
+    tag = f"recoup-session-action:bench-{uuid.uuid4().hex[:8]}"
+    completed = subprocess.run([str(script), "build", str(ROOT), tag], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        return {"error": "no container builder could build the image here"}
+    subprocess.run([str(script), "rmi", tag], capture_output=True, check=False)
+    return dict(line.split("=", 1) for line in completed.stdout.splitlines() if "=" in line)
+
+
+def table(results: dict[str, Any]) -> str:
+    medians, ratios = results["median_ms"], results["ratio_to_floor"]
+    lines = [f"Wall time, median of {results['runs']} runs (ms)", ""]
+    lines.append(f"  {'path':<14}{'ours':>9}{'floor':>9}{'ratio':>8}{'target':>8}")
+    for name in PATHS:
+        lines.append(
+            f"  {name:<14}{medians[name]:>9.1f}{medians[name + ' floor']:>9.1f}"
+            f"{ratios[name]:>7.2f}x{TARGETS[name]:>7.1f}x"
+        )
+    lines += [f"  {'python -c pass':<14}{medians['python -c pass']:>9.1f}", "", "Requests and connections per run"]
+    for name, traffic in results["traffic"].items():
+        endpoints = ", ".join(f"{endpoint} x{count}" for endpoint, count in traffic["by_endpoint"].items()) or "none"
+        connections = traffic["connections"]
+        lines.append(
+            f"  {name:<14}recoupable {traffic['recoupable_requests']}, github {traffic['github_requests']}"
+            f" (connections: {connections['recoupable']} + {connections['github']}): {endpoints}"
+        )
+    imports = results["import_time"]
+    lines += ["", f"Import time of the action's modules: {imports['total_ms']:.1f} ms; top 10 by self time (ms)"]
+    lines += [f"  {name:<48}{ms:>7.1f}" for name, ms in imports["top_self_ms"].items()]
+    sizes = results["installed_runtime_bytes"]
+    lines += ["", f"Installed runtime dependencies: {sum(sizes.values()) / 1e6:.1f} MB"]
+    lines += [f"  {name:<24}{size / 1e6:>7.1f} MB" for name, size in list(sizes.items())[:8]]
+    if "image" in results:
+        lines += ["", f"Image: {json.dumps(results['image'])}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,557 @@
+"""Faults the action must survive, end to end: the console script under a runner's environment against
+loopback servers that misbehave on purpose (the Recoupable stand-in's `faults`, the GitHub stand-in's
+`fail_next`, a port that refuses, a second origin, TLS with a private CA, a CONNECT proxy).
+
+Every test checks the exit code, the one-line `::error` (or warning), how many POSTs the server saw, the
+outputs and the summary, and that neither secret leaks anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import select
+import socket
+import socketserver
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recoup_session_action.github_standin import GitHubStandIn
+from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
+
+from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, RunAction, assert_masked_first, assert_no_secret
+
+BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
+ENVELOPE_500 = b'{"status":"error","error":"Failed to create session"}'
+UNKNOWN = "the outcome is unknown and a session may exist"
+# Workflow commands this action itself may issue; anything else in the log came from untrusted text.
+OWN_COMMANDS = frozenset({"add-mask", "group", "endgroup", "error", "warning", "notice", "debug", "stop-commands"})
+
+
+def pull_request_event(
+    *,
+    title: str = "Add search",
+    ref: str = "feat/search",
+    head_repo: dict[str, Any] | None = None,
+    author: str = "mona",
+    sender: str | None = None,
+) -> dict[str, Any]:
+    """A small pull_request payload with the fields the action reads."""
+    return {
+        "action": "opened",
+        "repository": BASE_REPO,
+        "pull_request": {
+            "number": 42,
+            "title": title,
+            "head": {"ref": ref, "sha": "1234abcd", "repo": head_repo or BASE_REPO},
+            "base": {"ref": "main", "repo": {"full_name": BASE_REPO["full_name"]}},
+            "user": {"login": author},
+        },
+        "sender": {"login": sender or author},
+    }
+
+
+def active_commands(stdout: str) -> list[tuple[str, str]]:
+    """Each workflow command the runner would act on, as (name, line), honouring `::stop-commands::`."""
+    commands: list[tuple[str, str]] = []
+    resume: str | None = None
+    for line in stdout.splitlines():
+        stripped = line.strip()
+        if resume is not None:
+            if stripped == f"::{resume}::":
+                resume = None
+            continue
+        if not stripped.startswith("::"):
+            continue
+        name = re.split(r"[ :]", stripped[2:], maxsplit=1)[0]
+        commands.append((name, line))
+        if name == "stop-commands":
+            resume = stripped.split("::")[2]
+    return commands
+
+
+def check_run(run: ActionRun, *, key: str = API_KEY) -> None:
+    """What holds for every run: the key masked first, no secret anywhere, no traceback, no foreign command,
+    masks only at the top, every annotation on one line."""
+    if key:
+        assert_masked_first(run, key)
+    assert_no_secret(run, API_KEY, GITHUB_TOKEN)
+    assert "Traceback" not in run.log
+    commands = active_commands(run.stdout)
+    assert {name for name, _ in commands} <= OWN_COMMANDS, commands
+    masks = [index for index, (name, _) in enumerate(commands) if name == "add-mask"]
+    assert masks == list(range(len(masks))), "a mask after other output"
+    assert all(name != "stop-commands" or len(line) > 30 for name, line in commands)
+
+
+def error_line(run: ActionRun) -> str:
+    errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, run.stdout
+    return errors[0]
+
+
+def assert_failed(run: ActionRun, message: str, *, posts: int, api: RecoupableStandIn) -> None:
+    check_run(run)
+    assert run.returncode == 1, run.log
+    assert message in error_line(run)
+    assert run.outputs["outcome"] == "failed"
+    assert run.outputs["skipped"] == "false"
+    assert message in run.outputs["error"]
+    assert run.outputs["session-id"] == ""
+    assert "### Recoupable session not created" in run.summary
+    assert len(api.posts) == posts
+
+
+def assert_created(run: ActionRun, *, posts: int, api: RecoupableStandIn) -> None:
+    check_run(run)
+    assert run.returncode == 0, run.log
+    assert "::error" not in run.stdout
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["error"] == ""
+    assert run.outputs["session-id"]
+    assert "### Recoupable session created" in run.summary
+    assert len(api.posts) == posts
+    assert all(post.headers["x-api-key"] == API_KEY for post in api.posts)
+
+
+def retry_lines(run: ActionRun) -> list[str]:
+    return [line for line in run.stdout.splitlines() if line.startswith("Attempt ")]
+
+
+def inputs(api_url: str, **extra: str) -> dict[str, str]:
+    return {"api-key": API_KEY, "api-url": api_url, "comment": "off", **extra}
+
+
+def run_pr(
+    action_runner: RunAction, api_url: str, extra: dict[str, str] | None = None, *, env: dict[str, str] | None = None
+) -> ActionRun:
+    """A pull_request run against `api_url`, with `extra` inputs and `env` on top of the runner's."""
+    event = pull_request_event()
+    return action_runner(event_name="pull_request", event=event, inputs=inputs(api_url, **(extra or {})), env=env)
+
+
+# -- the request never reached the server: retried ------------------------------------------------------
+
+
+def test_connection_refused_then_success(action_runner: RunAction) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started: list[RecoupableStandIn] = []
+
+    def start_late() -> None:
+        started.append(RecoupableStandIn(port=port).__enter__())
+
+    timer = threading.Timer(1.0, start_late)
+    timer.start()
+    try:
+        run = run_pr(action_runner, f"http://127.0.0.1:{port}", {"max-retries": "10", "timeout-seconds": "20"})
+    finally:
+        timer.join()
+    api = started[0]
+    try:
+        assert_created(run, posts=1, api=api)
+        first = retry_lines(run)[0]
+        assert first.startswith(f"Attempt 1 failed: could not connect to http://127.0.0.1:{port} (ConnectError")
+        assert re.search(r"; retrying in \d+\.\d+s$", first)
+    finally:
+        api.__exit__(None, None, None)
+
+
+def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(action_runner: RunAction) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with RecoupableStandIn() as api:  # only for the assertion helpers; nothing listens on `port`
+        run = run_pr(action_runner, f"http://127.0.0.1:{port}", {"max-retries": "1", "timeout-seconds": "10"})
+        assert_failed(run, "could not connect to", posts=0, api=api)
+    assert "gave up after 2 attempts (max-retries: 1)" in run.outputs["error"]
+    assert UNKNOWN not in run.outputs["error"]
+    assert len(retry_lines(run)) == 1
+
+
+# -- throttled or refused by the application: retried -----------------------------------------------------
+
+
+def test_429_with_retry_after_seconds_then_success(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(429, b'{"status":"error","error":"Too many requests"}', {"Retry-After": "1"}))
+    started = time.monotonic()
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    assert time.monotonic() - started >= 1
+    assert_created(run, posts=2, api=recoupable)
+    assert retry_lines(run) == ["Attempt 1 failed: the API answered 429 (busy); retrying in 1.0s"]
+
+
+def test_429_with_retry_after_http_date_then_success(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(429, b"", {"Retry-After": formatdate(time.time() + 1, usegmt=True)}))
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    assert_created(run, posts=2, api=recoupable)
+    [line] = retry_lines(run)
+    wait = float(re.findall(r"retrying in (\d+\.\d)s$", line)[0])
+    assert 0 <= wait <= 1
+
+
+def test_retry_after_beyond_timeout_gives_up_at_once(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(429, b"", {"Retry-After": "120"}))
+    started = time.monotonic()
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "3"})
+    assert time.monotonic() - started < 3
+    assert_failed(
+        run, "the API answered 429 (busy); no time left to retry within timeout-seconds: 3", posts=1, api=recoupable
+    )
+    assert UNKNOWN not in run.outputs["error"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Fault(503, b"<html>Service Unavailable</html>"), "the API answered 503 (busy)"),
+        (Fault(500, ENVELOPE_500), "the API answered 500: Failed to create session"),
+        (Fault(502, b'{"status":"error","message":"Upstream failed"}'), "the API answered 502: Upstream failed"),
+    ],
+)
+def test_retryable_answer_then_success(
+    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, reason: str
+) -> None:
+    recoupable.faults.append(fault)
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    assert_created(run, posts=2, api=recoupable)
+    [line] = retry_lines(run)
+    assert line.startswith(f"Attempt 1 failed: {reason}; retrying in ")
+    assert "Session " in run.stdout
+
+
+def test_retries_stop_at_max_retries(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.extend([Fault(503, b"", {"Retry-After": "0"})] * 5)
+    run = run_pr(action_runner, recoupable.url, {"max-retries": "2", "timeout-seconds": "20"})
+    assert_failed(
+        run, "the API answered 503 (busy); gave up after 3 attempts (max-retries: 2)", posts=3, api=recoupable
+    )
+    assert [line.split(":")[0] for line in retry_lines(run)] == ["Attempt 1 failed", "Attempt 2 failed"]
+
+
+# -- the outcome is unknown: never retried ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault(504, b"<html>Gateway Timeout</html>"), "the API answered 504 with a page that is not the API's JSON"),
+        (Fault(504, ENVELOPE_500), "the API answered 504: Failed to create session"),
+        (Fault(502, b"<html><body>Bad gateway</body></html>"), "the API answered 502 with a page that is not"),
+        (Fault(500, b"Internal Server Error"), "the API answered 500 with a page that is not the API's JSON"),
+        (Fault(behaviour="drop"), "the connection to http://127.0.0.1:"),
+        (Fault(200, b'{"session":{"id":"s1"', behaviour="truncate"), "broke before the answer was complete"),
+    ],
+)
+def test_unknown_outcome_is_not_retried(
+    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
+) -> None:
+    recoupable.faults.append(fault)
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "5"})
+    assert_failed(run, message, posts=1, api=recoupable)
+    assert UNKNOWN in error_line(run)
+    assert UNKNOWN in run.summary.replace("\\", "")
+    assert retry_lines(run) == []
+
+
+def test_server_that_never_answers_times_out_once(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(behaviour="hang"))
+    started = time.monotonic()
+    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "2"})
+    elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 8
+    assert_failed(run, "no answer from http://127.0.0.1:", posts=1, api=recoupable)
+    assert f"within timeout-seconds: 2 after the request was sent; {UNKNOWN}" in error_line(run)
+    assert retry_lines(run) == []
+
+
+# -- a 200 that cannot be read ------------------------------------------------------------------------------
+
+
+def test_200_with_invalid_json(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(200, b"<html>ok</html>"))
+    run = run_pr(action_runner, recoupable.url)
+    assert_failed(
+        run, "the API answered 200 but its body is not JSON; a session was probably created", posts=1, api=recoupable
+    )
+    assert run.outputs["response"] == ""
+
+
+def test_200_with_a_huge_body_is_read_only_so_far(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    huge = b'{"session":{"id":"s1","title":"' + b"a" * (2 * 1024 * 1024) + b'"},"chat":{"id":"c1"}}'
+    recoupable.faults.append(Fault(200, huge))
+    run = run_pr(action_runner, recoupable.url)
+    assert_failed(
+        run,
+        "the API answered 200 with a body over 1024 KiB; stopped reading it; a session was probably",
+        posts=1,
+        api=recoupable,
+    )
+    assert len(run.stdout) < 20_000
+    assert retry_lines(run) == []
+
+
+def test_huge_error_body_is_bounded_and_not_unknown(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(400, b"x" * (2 * 1024 * 1024)))
+    run = run_pr(action_runner, recoupable.url)
+    assert_failed(run, "the API answered 400 with a body over 1024 KiB; stopped reading it", posts=1, api=recoupable)
+    assert UNKNOWN not in run.outputs["error"]
+
+
+# -- redirects ---------------------------------------------------------------------------------------------
+
+
+def test_redirect_to_another_origin_is_not_followed(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    with RecoupableStandIn() as elsewhere:
+        recoupable.faults.append(Fault(307, b"", {"Location": f"{elsewhere.url}/api/sessions"}))
+        run = run_pr(action_runner, recoupable.url)
+        assert elsewhere.requests == []
+    assert_failed(
+        run,
+        f"the API redirected to another origin ({elsewhere.url}); the key was not sent there",
+        posts=1,
+        api=recoupable,
+    )
+    assert UNKNOWN not in run.outputs["error"]
+
+
+def test_redirect_within_the_origin_is_followed(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.append(Fault(308, b"", {"Location": "/api/sessions"}))
+    run = run_pr(action_runner, recoupable.url)
+    assert_created(run, posts=2, api=recoupable)
+    assert recoupable.posts[0].body == recoupable.posts[1].body
+
+
+def test_endless_redirects_stop(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    recoupable.faults.extend([Fault(307, b"", {"Location": "/api/sessions"})] * 10)
+    run = run_pr(action_runner, recoupable.url)
+    assert_failed(run, "the API redirected more than 3 times; check api-url", posts=4, api=recoupable)
+
+
+# -- GitHub failing while commenting: the session is kept ---------------------------------------------------
+
+SECONDARY_LIMIT = {
+    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+}
+
+
+def _comment_run(action_runner: RunAction, api: RecoupableStandIn, github: GitHubStandIn, **extra: str) -> ActionRun:
+    github.add_pull(
+        "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
+    )
+    return action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs={
+            **inputs(api.url, **{"timeout-seconds": "5", **extra}),
+            "comment": "update",
+            "github-token": GITHUB_TOKEN,
+        },
+        env={"GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app"},
+    )
+
+
+def _github_saw_no_api_key(github: GitHubStandIn) -> None:
+    assert all(API_KEY not in json.dumps(request.body) for request in github.requests)
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [
+        [(500, {"message": "Server Error"}, {}), (502, "<html>Bad gateway</html>", {})],
+        [(403, SECONDARY_LIMIT, {"Retry-After": "1"})],
+    ],
+    ids=["5xx", "secondary-rate-limit"],
+)
+def test_github_failing_briefly_while_commenting_is_retried(
+    action_runner: RunAction,
+    recoupable: RecoupableStandIn,
+    github: GitHubStandIn,
+    failures: list[tuple[int, dict[str, Any] | str, dict[str, str]]],
+) -> None:
+    github.fail_next.extend(failures)
+    run = _comment_run(action_runner, recoupable, github)
+    assert_created(run, posts=1, api=recoupable)
+    assert "::warning" not in run.stdout
+    [comment] = github.comments("acme", "app", 42)
+    assert run.outputs["comment-id"] == str(comment["id"])
+    assert "Pull-request comment created" in run.summary
+    assert API_KEY not in comment["body"]
+    assert GITHUB_TOKEN not in comment["body"]
+    _github_saw_no_api_key(github)
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        ((500, {"message": "Server Error"}, {}), "GitHub answered 500: Server Error"),
+        ((403, SECONDARY_LIMIT, {"Retry-After": "1"}), "GitHub answered 403: You have exceeded a secondary rate limit"),
+    ],
+    ids=["500", "secondary-rate-limit"],
+)
+def test_github_failing_throughout_keeps_the_session_and_warns(
+    action_runner: RunAction,
+    recoupable: RecoupableStandIn,
+    github: GitHubStandIn,
+    failure: tuple[int, dict[str, Any] | str, dict[str, str]],
+    message: str,
+) -> None:
+    github.fail_next.extend([failure] * 20)
+    run = _comment_run(action_runner, recoupable, github)
+    assert_created(run, posts=1, api=recoupable)
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1, run.stdout
+    assert "The session was created, but the pull-request comment failed: " + message in warnings[0]
+    assert github.comments("acme", "app", 42) == []
+    assert (run.outputs["comment-id"], run.outputs["comment-url"]) == ("", "")
+    assert "Pull-request comment: GitHub answered" in run.summary
+    _github_saw_no_api_key(github)
+
+
+def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_session(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+) -> None:
+    github.fail_next.append((403, {"message": "Resource not accessible by integration"}, {}))
+    run = _comment_run(action_runner, recoupable, github, **{"fail-on-comment-error": "true"})
+    check_run(run)
+    assert run.returncode == 1
+    assert "The session was created, but the pull-request comment failed" in error_line(run)
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["session-id"]
+    assert len(recoupable.posts) == 1
+
+
+def test_github_error_that_echoes_the_token_does_not_leak_it(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+) -> None:
+    github.fail_next.extend([(422, {"message": f"token {GITHUB_TOKEN} and key {API_KEY} rejected"}, {})] * 20)
+    run = _comment_run(action_runner, recoupable, github)
+    assert_created(run, posts=1, api=recoupable)
+    assert run.stdout.count("::warning") == 1
+
+
+# -- TLS with a private CA, and a proxy ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl command."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_api(certificate: tuple[Path, Path]) -> Iterator[RecoupableStandIn]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    with RecoupableStandIn(ssl_context=context) as api:
+        yield api
+
+
+def test_tls_with_the_ca_bundle_from_ssl_cert_file(
+    action_runner: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path]
+) -> None:
+    assert tls_api.url.startswith("https://127.0.0.1:")
+    run = run_pr(action_runner, tls_api.url, env={"SSL_CERT_FILE": str(certificate[0])})
+    assert_created(run, posts=1, api=tls_api)
+
+
+def test_tls_without_the_ca_fails_clearly_and_is_never_unverified(
+    action_runner: RunAction, tls_api: RecoupableStandIn
+) -> None:
+    run = run_pr(action_runner, tls_api.url, {"max-retries": "0"})
+    assert_failed(
+        run, f"could not connect to {tls_api.url} (ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED]", posts=0, api=tls_api
+    )
+    assert "gave up after 1 attempt (max-retries: 0)" in run.outputs["error"]
+
+
+class _ConnectProxy(socketserver.ThreadingTCPServer):
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 that records the targets it tunnels to."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ConnectHandler)
+        self.targets: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ConnectHandler(socketserver.StreamRequestHandler):
+    server: _ConnectProxy
+
+    def handle(self) -> None:
+        request_line = self.rfile.readline().decode("latin-1").split()
+        while self.rfile.readline() not in {b"\r\n", b"\n", b""}:
+            pass
+        if len(request_line) < 2 or request_line[0] != "CONNECT":
+            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.server.targets.append(request_line[1])
+        host, _, port = request_line[1].rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=10) as upstream:
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.wfile.flush()
+            _pipe(self.connection, upstream)
+
+
+def _pipe(client: socket.socket, upstream: socket.socket) -> None:
+    sockets = [client, upstream]
+    while True:
+        readable, _, _ = select.select(sockets, [], [], 10)
+        if not readable:
+            return
+        for source in readable:
+            data = source.recv(65536)
+            if not data:
+                return
+            (upstream if source is client else client).sendall(data)
+
+
+@pytest.fixture
+def proxy() -> Iterator[_ConnectProxy]:
+    server = _ConnectProxy()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_proxy_is_used_and_no_proxy_bypasses_it(
+    action_runner: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path], proxy: _ConnectProxy
+) -> None:
+    env = {"SSL_CERT_FILE": str(certificate[0]), "HTTPS_PROXY": proxy.url}
+    run = run_pr(action_runner, tls_api.url, env=env)
+    assert_created(run, posts=1, api=tls_api)
+    assert proxy.targets == [tls_api.url.removeprefix("https://")]
+
+    run = run_pr(action_runner, tls_api.url, env={**env, "NO_PROXY": "127.0.0.1"})
+    assert_created(run, posts=2, api=tls_api)
+    assert len(proxy.targets) == 1
