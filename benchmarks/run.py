@@ -11,6 +11,7 @@ measured in the same run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -31,7 +32,9 @@ from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableSta
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = Path(__file__).with_name("floor.py")
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
+RUNTIME_VENV = ROOT / ".bench-venv"
+PYTHON = str(RUNTIME_VENV / "bin" / "python")
+CONSOLE_SCRIPT = str(RUNTIME_VENV / "bin" / "recoup-session-action")
 OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
 PATHS: dict[str, dict[str, str]] = {
     "update": {},
@@ -48,6 +51,7 @@ def main() -> int:
     parser.add_argument("--image", action="store_true", help="also build the image and report its size")
     args = parser.parse_args()
     runs = max(10, args.runs)
+    prepare_runtime_venv()
     results = measure(runs)
     results["import_time"] = import_time()
     results["installed_runtime_bytes"] = installed_runtime_bytes()
@@ -55,6 +59,23 @@ def main() -> int:
         results["image"] = image_size()
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
+
+
+def prepare_runtime_venv() -> None:
+    """A venv with only what the image holds (the hash-locked runtime dependencies and the package), so that
+    development tools installed beside httpx (click, rich) do not slow its import here as they would not there."""
+    lock = ROOT / "requirements.lock"
+    stamp = RUNTIME_VENV / "lock.sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(RUNTIME_VENV)], check=True)
+        _pip("install", "--require-hashes", "-r", str(lock))
+        stamp.write_text(digest)
+    _pip("install", "--no-deps", "--no-build-isolation", "--force-reinstall", str(ROOT))
+
+
+def _pip(*args: str) -> None:
+    subprocess.run([PYTHON, "-m", "pip", "--quiet", *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def measure(runs: int) -> dict[str, Any]:
@@ -76,8 +97,7 @@ def measure(runs: int) -> dict[str, Any]:
         )
         base_env = _runner_env(Path(folder), str(event_path), api.url, github.api_url)
         commands = {
-            name: ([CONSOLE_SCRIPT], [sys.executable, str(FLOOR), name], {**base_env, **extra})
-            for name, extra in PATHS.items()
+            name: ([CONSOLE_SCRIPT], [PYTHON, str(FLOOR), name], {**base_env, **extra}) for name, extra in PATHS.items()
         }
         for ours, floor, env in commands.values():
             _run(ours, env)
@@ -88,7 +108,7 @@ def measure(runs: int) -> dict[str, Any]:
             for name, (ours, floor, env) in commands.items():
                 timings[name].append(_run(ours, env))
                 timings[f"{name} floor"].append(_run(floor, env))
-            timings["python -c pass"].append(_run([sys.executable, "-c", "pass"], base_env))
+            timings["python -c pass"].append(_run([PYTHON, "-c", "pass"], base_env))
         traffic = {name: _traffic(api, github, ours, env) for name, (ours, _, env) in commands.items()}
     medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
     ratios = {name: medians[name] / medians[f"{name} floor"] for name in PATHS}
@@ -155,9 +175,7 @@ def _template(path: str) -> str:
 def import_time() -> dict[str, Any]:
     """`python -X importtime` of the entry module and everything the action path imports before running."""
     code = "import recoup_session_action.entry, recoup_session_action.action"
-    completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
-    )
+    completed = subprocess.run([PYTHON, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
     rows = []
     for line in completed.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -175,9 +193,11 @@ def installed_runtime_bytes() -> dict[str, int]:
     """Size on disk of each runtime dependency in the lock file (setuptools is removed from the image)."""
     lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     names = [name for name in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.MULTILINE) if name != "setuptools"]
+    site_packages = next((RUNTIME_VENV / "lib").glob("python3*/site-packages"))
     sizes = {}
     for name in names:
-        paths = [Path(file.locate()) for file in metadata.distribution(name).files or []]
+        distribution = next(iter(metadata.distributions(name=name, path=[str(site_packages)])))
+        paths = [Path(file.locate()) for file in distribution.files or []]
         sizes[name] = sum(path.stat().st_size for path in paths if path.is_file())
     return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 

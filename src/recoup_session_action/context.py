@@ -27,7 +27,7 @@ class ContextError(ValueError):
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Account(_Payload):
@@ -99,7 +99,7 @@ class EventPayload(_Payload):
 class RunnerEnv(BaseModel):
     """The runner's default `GITHUB_*` variables that matter here."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_name: str = ""
     event_path: str = ""
@@ -127,7 +127,7 @@ class RunnerEnv(BaseModel):
 class PullRequestRef(BaseModel):
     """A pull request (or, for `issue_comment` on an issue, the issue) the run is about."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     number: int
     title: str = ""
@@ -140,7 +140,7 @@ class PullRequestRef(BaseModel):
 class EventFacts(BaseModel):
     """What the event says, before inputs override it. Values are as untrusted as the event."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_name: str
     repository: str | None = None
@@ -159,7 +159,7 @@ class EventFacts(BaseModel):
 class Target(BaseModel):
     """The validated repository, branch and clone URL the session is created for."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     repository: RepoSlug
     branch: str | None

@@ -89,7 +89,7 @@ class CommentMode(StrEnum):
 class RepoSlug(BaseModel):
     """`owner/name` of a GitHub repository, checked by GitHub's naming rules."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     owner: str
     name: str
@@ -286,7 +286,7 @@ def _required(parser: Any) -> Any:
 class Settings(BaseModel):
     """All inputs, validated and typed. Empty optional inputs are None."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     api_key: SecretStr | None = Field(alias="api-key")
     api_url: Annotated[str, _required(check_base_url)] = Field(alias="api-url")

@@ -18,7 +18,7 @@ from .inputs import Settings
 class CreateSessionRequest(BaseModel):
     """Body of `POST /api/sessions`; fields left None are not sent."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     title: str | None = None
     repo_owner: str | None = Field(default=None, alias="repoOwner")
@@ -34,7 +34,7 @@ class CreateSessionRequest(BaseModel):
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Session(_Lenient):

@@ -39,7 +39,7 @@ class State(StrEnum):
 
 
 class CommentResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     comment_id: int | None = None
     url: str | None = None
@@ -51,7 +51,7 @@ class CommentResult(BaseModel):
 class Outcome(BaseModel):
     """Everything a run learned, in the order it learned it; each later step fills more."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     state: State
     message: str = ""
