@@ -111,3 +111,18 @@ def test_dockerfile_follows_the_runner_contract() -> None:
     [entrypoint] = [line for line in lines if line.startswith("ENTRYPOINT")]
     assert json.loads(entrypoint.removeprefix("ENTRYPOINT"))[0].startswith("/")
     assert "--require-hashes" in "\n".join(lines)
+
+
+def test_every_row_of_the_what_happens_table_names_existing_tests() -> None:
+    section = README.split("\n## What happens when ...\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| when")]
+    defined = {
+        match
+        for path in (ROOT / "tests").glob("test_*.py")
+        for match in re.findall(r"^def (test_\w+)\(", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    }
+    assert len(rows) >= 25
+    for row in rows:
+        named = re.findall(r"`(test_\w+)`", row.rsplit(" | ", 1)[1])
+        assert named, row
+        assert set(named) <= defined, set(named) - defined
