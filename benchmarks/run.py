@@ -75,7 +75,9 @@ def prepare_runtime_venv() -> None:
 
 
 def _pip(*args: str) -> None:
-    subprocess.run([PYTHON, "-m", "pip", "--quiet", *args], check=True, stdout=subprocess.DEVNULL)
+    completed = subprocess.run([PYTHON, "-m", "pip", "--quiet", *args], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"pip {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
 
 
 def measure(runs: int) -> dict[str, Any]:

@@ -31,6 +31,7 @@ OPENAPI_LATER = SHARED / "api" / "recoupable-sessions.later.openapi.json"
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
 API_KEY = DEMO_API_KEY
 GITHUB_TOKEN = "ghs_demo_token"
+BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
 
 
 def shared_file(path: Path) -> Path:
@@ -158,3 +159,26 @@ def assert_no_secret(run: ActionRun, *secrets: str) -> None:
 def assert_masked_first(run: ActionRun, secret: str) -> None:
     """The first thing printed is the mask of the secret."""
     assert run.stdout.splitlines()[0] == f"::add-mask::{secret}"
+
+
+def pull_request_event(
+    *,
+    title: str = "Add search",
+    ref: str = "feat/search",
+    head_repo: dict[str, Any] | None = None,
+    author: str = "mona",
+    sender: str | None = None,
+) -> dict[str, Any]:
+    """A small pull_request payload (written by us) with the fields the action reads: PR #42 on acme/app."""
+    return {
+        "action": "opened",
+        "repository": BASE_REPO,
+        "pull_request": {
+            "number": 42,
+            "title": title,
+            "head": {"ref": ref, "sha": "1234abcd", "repo": head_repo or BASE_REPO},
+            "base": {"ref": "main", "sha": "feedbeef", "repo": BASE_REPO},
+            "user": {"login": author},
+        },
+        "sender": {"login": sender or author},
+    }

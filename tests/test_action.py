@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import jsonschema
 import pytest
@@ -11,30 +10,16 @@ import pytest
 from recoup_session_action import __version__
 from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
 
-from .conftest import API_KEY, ActionRun, RunAction, assert_masked_first, assert_no_secret, create_session_schema
-
-BASE_REPO = {
-    "full_name": "acme/app",
-    "clone_url": "https://github.com/acme/app.git",
-    "default_branch": "main",
-}
-
-
-def pull_request_event(
-    *, head_repo: dict[str, Any] | None = None, title: str = "Add search", ref: str = "feat/search"
-) -> dict[str, Any]:
-    return {
-        "action": "opened",
-        "repository": BASE_REPO,
-        "pull_request": {
-            "number": 42,
-            "title": title,
-            "head": {"ref": ref, "sha": "1234abcd", "repo": head_repo or BASE_REPO},
-            "base": {"ref": "main", "sha": "feedbeef", "repo": BASE_REPO},
-            "user": {"login": "mona"},
-        },
-        "sender": {"login": "mona"},
-    }
+from .conftest import (
+    API_KEY,
+    BASE_REPO,
+    ActionRun,
+    RunAction,
+    assert_masked_first,
+    assert_no_secret,
+    create_session_schema,
+    pull_request_event,
+)
 
 
 def _inputs(api: RecoupableStandIn, **extra: str) -> dict[str, str]:

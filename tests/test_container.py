@@ -29,7 +29,7 @@ from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import RecoupableStandIn
 from recoup_session_action.runner import parse_output_file
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, assert_masked_first, assert_no_secret
+from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, assert_masked_first, assert_no_secret, pull_request_event
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "scripts" / "container-tools.sh"
@@ -39,20 +39,7 @@ VENV_SITE = "/opt/venv/lib/python3.13/site-packages"
 ENTRYPOINT = ["/opt/venv/bin/recoup-session-action"]
 RUN_TIMEOUT = 120
 
-BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
-PULL_REQUEST_EVENT: dict[str, Any] = {
-    "action": "opened",
-    "number": 42,
-    "repository": BASE_REPO,
-    "pull_request": {
-        "number": 42,
-        "title": "Add search",
-        "head": {"ref": "feat/search", "sha": "1234abcd", "repo": BASE_REPO},
-        "base": {"ref": "main", "sha": "feedbeef", "repo": BASE_REPO},
-        "user": {"login": "mona"},
-    },
-    "sender": {"login": "mona"},
-}
+PULL_REQUEST_EVENT = pull_request_event()
 
 
 @dataclass(frozen=True)

@@ -27,36 +27,20 @@ import pytest
 from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, RunAction, assert_masked_first, assert_no_secret
+from .conftest import (
+    API_KEY,
+    GITHUB_TOKEN,
+    ActionRun,
+    RunAction,
+    assert_masked_first,
+    assert_no_secret,
+    pull_request_event,
+)
 
-BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
 ENVELOPE_500 = b'{"status":"error","error":"Failed to create session"}'
 UNKNOWN = "the outcome is unknown and a session may exist"
 # Workflow commands this action itself may issue; anything else in the log came from untrusted text.
 OWN_COMMANDS = frozenset({"add-mask", "group", "endgroup", "error", "warning", "notice", "debug", "stop-commands"})
-
-
-def pull_request_event(
-    *,
-    title: str = "Add search",
-    ref: str = "feat/search",
-    head_repo: dict[str, Any] | None = None,
-    author: str = "mona",
-    sender: str | None = None,
-) -> dict[str, Any]:
-    """A small pull_request payload with the fields the action reads."""
-    return {
-        "action": "opened",
-        "repository": BASE_REPO,
-        "pull_request": {
-            "number": 42,
-            "title": title,
-            "head": {"ref": ref, "sha": "1234abcd", "repo": head_repo or BASE_REPO},
-            "base": {"ref": "main", "repo": {"full_name": BASE_REPO["full_name"]}},
-            "user": {"login": author},
-        },
-        "sender": {"login": sender or author},
-    }
 
 
 def active_commands(stdout: str) -> list[tuple[str, str]]:

@@ -15,10 +15,10 @@ import pytest
 
 from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
+from recoup_session_action.report import OUTPUT_NAMES
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, RunAction, assert_no_secret
+from .conftest import API_KEY, BASE_REPO, GITHUB_TOKEN, ActionRun, RunAction, assert_no_secret, pull_request_event
 from .test_faults import (
-    BASE_REPO,
     OWN_COMMANDS,
     active_commands,
     assert_created,
@@ -26,7 +26,6 @@ from .test_faults import (
     check_run,
     error_line,
     inputs,
-    pull_request_event,
 )
 
 HOSTILE = "evil\n::set-output name=session-id::pwned\n%0A::warning::injected <!-- @org/team\r\n::stop-commands::x"
@@ -42,23 +41,7 @@ def assert_inert(run: ActionRun) -> None:
     commands = active_commands(run.stdout)
     assert all(name in OWN_COMMANDS for name, _ in commands)
     assert not any(line.lstrip().startswith(("::set-output", "::warning::injected", "::x::")) for _, line in commands)
-    assert set(run.outputs) <= {
-        "session-id",
-        "chat-id",
-        "session-url",
-        "status",
-        "lifecycle-state",
-        "repository",
-        "branch",
-        "clone-url",
-        "pr-number",
-        "comment-id",
-        "comment-url",
-        "skipped",
-        "outcome",
-        "error",
-        "response",
-    }
+    assert set(run.outputs) <= set(OUTPUT_NAMES)
     assert "pwned" not in run.outputs["session-id"]
     assert "<!--" not in run.summary
     assert "@org" not in run.summary

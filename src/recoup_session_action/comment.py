@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from github import Auth, Github, GithubException, GithubRetry
+from pydantic import ValidationError
 
 from . import __version__, markdown
-from .context import EventFacts, PullRequestRef, RunnerEnv
+from .context import EventFacts, PullRequestPayload, RunnerEnv, facts_from_pull_request
 from .inputs import CommentMode, Settings
 from .report import CommentResult, Outcome
 
@@ -89,26 +90,13 @@ class GitHubRepo:
         """An issue_comment on a pull request: learn the head repository, branch and SHA from the pull."""
 
         def read() -> EventFacts:
-            # PyGithub is lazy: the GET happens on the first attribute read, so every read stays in here.
-            pull = self._repo.get_pull(number)
-            head_repo = pull.head.repo
-            ref = PullRequestRef(
-                number=number,
-                title=pull.title or "",
-                head_sha=pull.head.sha,
-                is_fork=head_repo is None or head_repo.full_name != pull.base.repo.full_name,
-                author=pull.user.login if pull.user else "",
-            )
-            return facts.model_copy(
-                update={
-                    "repository": head_repo.full_name if head_repo else None,
-                    "clone_url": head_repo.clone_url if head_repo else None,
-                    "branch": pull.head.ref,
-                    "pull_request": ref,
-                    "pull_request_to_fetch": None,
-                    "head_deleted": head_repo is None,
-                }
-            )
+            # PyGithub is lazy: the GET happens on the first attribute read, so it stays inside `_call`.
+            raw = self._repo.get_pull(number).raw_data
+            try:
+                pull = PullRequestPayload.model_validate(raw)
+            except ValidationError:
+                raise GitHubError(f"GitHub's answer for pull request #{number} lacks its head or base") from None
+            return facts_from_pull_request(facts, pull)
 
         return self._call(read)
 

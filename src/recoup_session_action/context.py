@@ -199,7 +199,7 @@ def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
         sender=event.sender.login if event.sender else env.actor,
     )
     if name in PULL_REQUEST_EVENTS and event.pull_request:
-        return _from_pull_request(base, event.pull_request)
+        return facts_from_pull_request(base, event.pull_request)
     if name == "issue_comment" and event.issue:
         return _from_issue_comment(base, event)
     if name == "push":
@@ -213,7 +213,8 @@ def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
     return _from_ref(base, env.ref)
 
 
-def _from_pull_request(base: EventFacts, pull: PullRequestPayload) -> EventFacts:
+def facts_from_pull_request(base: EventFacts, pull: PullRequestPayload) -> EventFacts:
+    """The facts of a pull request, whether from the event payload or fetched from GitHub."""
     head_repo = pull.head.repo
     base_repo = pull.base.repo.full_name if pull.base.repo else base.repository
     ref = PullRequestRef(
@@ -229,6 +230,7 @@ def _from_pull_request(base: EventFacts, pull: PullRequestPayload) -> EventFacts
             "clone_url": head_repo.clone_url if head_repo else None,
             "branch": pull.head.ref,
             "pull_request": ref,
+            "pull_request_to_fetch": None,
             "head_deleted": head_repo is None,
         }
     )
