@@ -158,8 +158,8 @@ def assert_sticky(
     assert body.count("<!--") == 1
     assert "### Recoupable session" in body
     assert f"[Open the session]({run.outputs['session-url']})" in body
-    assert f"| Session | {escaped(run.outputs['session-id'])} |" in body
-    assert f"| Chat | {escaped(run.outputs['chat-id'])} |" in body
+    assert f"| Session | `{run.outputs['session-id']}` |" in body
+    assert f"| Chat | `{run.outputs['chat-id']}` |" in body
     assert f"| Status | {run.outputs['status']} |" in body
     assert f"[view run]({server_url}/{full_name}/actions/runs/{RUN_ID})" in body
     assert re.search(r"\| Updated \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|", body)
@@ -505,7 +505,7 @@ def test_second_run_updates_the_comment_in_two_requests(runner: Runner) -> None:
     updated = assert_sticky(second, runner.github, HELLO, 2, action="updated")
     assert updated["id"] == created["id"]
     assert second.outputs["session-id"] != first.outputs["session-id"]
-    assert escaped(first.outputs["session-id"]) not in updated["body"]
+    assert first.outputs["session-id"] not in updated["body"]
     assert runner.signatures(seen) == list(COMMON_PATH)  # the common path: one page + one update
     patch = runner.github.requests[-1]
     assert patch.path == f"/repos/{HELLO}/issues/comments/{created['id']}"
@@ -838,7 +838,7 @@ def test_comment_template_substitutes_every_placeholder(runner: Runner) -> None:
 
     assert run.returncode == 0, run.log
     [comment] = ours(runner.github, HELLO, 2)
-    session_id, chat_id = escaped(run.outputs["session-id"]), escaped(run.outputs["chat-id"])
+    session_id, chat_id = f"`{run.outputs['session-id']}`", f"`{run.outputs['chat-id']}`"
     assert comment["body"] == (
         f"{MARKER}\nAgent on changes of Codertocat/Hello\\-World: running\n"
         f"[open]({run.outputs['session-url']}) session {session_id} chat {chat_id} "

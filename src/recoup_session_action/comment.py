@@ -300,8 +300,8 @@ def _placeholder_values(env: RunnerEnv, outcome: Outcome) -> dict[str, str]:
     session = outcome.response.session
     return {
         "session_url": outcome.session_url or "",
-        "session_id": markdown.text(session.id),
-        "chat_id": markdown.text(outcome.response.chat.id),
+        "session_id": markdown.code(session.id),
+        "chat_id": markdown.code(outcome.response.chat.id),
         "repository": markdown.text(outcome.target.repository.full_name),
         "branch": markdown.text(outcome.target.branch or "a new branch"),
         "status": markdown.text(session.status or "unknown"),

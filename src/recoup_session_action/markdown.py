@@ -18,6 +18,13 @@ def text(value: str, limit: int = 300) -> str:
     return escaped.replace("@", "@&#8203;")
 
 
+def code(value: str, limit: int = 300) -> str:
+    """An identifier as inline code, where nothing renders; `text` where a backtick or line break would end it."""
+    if "`" in value or _LINE_BREAKS.search(value) or len(value) > limit or not value.strip():
+        return text(value, limit)
+    return f"`{value}`"
+
+
 def link(label: str, url: str) -> str:
     """A Markdown link whose label is escaped and whose URL cannot close the link early."""
     safe_url = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")

@@ -160,8 +160,8 @@ def _summary_rows(outcome: Outcome) -> list[tuple[str, str]]:
     if response is not None:
         session = response.session
         rows += [
-            ("Session", _code(session.id)),
-            ("Chat", _code(response.chat.id)),
+            ("Session", markdown.code(session.id)),
+            ("Chat", markdown.code(response.chat.id)),
             ("Status", markdown.text(session.status or "not reported")),
             ("Lifecycle state", markdown.text(session.lifecycle_state or "not reported")),
         ]
@@ -182,7 +182,3 @@ def _branch_asked(target: Target, request: CreateSessionRequest | None) -> str:
     if request is not None and request.is_new_branch:
         return f"a new branch{f' from {target.branch}' if target.branch else ''}"
     return target.branch or ""
-
-
-def _code(value: str) -> str:
-    return markdown.text(value)
