@@ -23,10 +23,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from recoup_session_action.demo import OWNER, REPO, sample_world
 from recoup_session_action.github_standin import DEMO_TOKEN, GitHubStandIn
 from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
 
@@ -35,7 +36,6 @@ FLOOR = Path(__file__).with_name("floor.py")
 RUNTIME_VENV = ROOT / ".bench-venv"
 PYTHON = str(RUNTIME_VENV / "bin" / "python")
 CONSOLE_SCRIPT = str(RUNTIME_VENV / "bin" / "recoup-session-action")
-OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
 PATHS: dict[str, dict[str, str]] = {
     "update": {},
     "comment-off": {"INPUT_COMMENT": "off"},
@@ -81,23 +81,9 @@ def _pip(*args: str) -> None:
 
 
 def measure(runs: int) -> dict[str, Any]:
-    sample = resources.files("recoup_session_action").joinpath("samples/pull_request.json")
-    with (
-        resources.as_file(sample) as event_path,
-        tempfile.TemporaryDirectory(prefix="recoup-bench-") as folder,
-        RecoupableStandIn() as api,
-        GitHubStandIn() as github,
-    ):
-        github.add_pull(
-            OWNER,
-            REPO,
-            NUMBER,
-            title="Add a login page",
-            head_ref="feature/login",
-            head_sha="4f1b2c3d",
-            head_full_name=f"{OWNER}/{REPO}",
-        )
-        base_env = _runner_env(Path(folder), str(event_path), api.url, github.api_url)
+    with sample_world() as world, tempfile.TemporaryDirectory(prefix="recoup-bench-") as folder:
+        api, github = world.api, world.github
+        base_env = _runner_env(Path(folder), world.event_path, api.url, github.api_url)
         commands = {
             name: ([CONSOLE_SCRIPT], [PYTHON, str(FLOOR), name], {**base_env, **extra}) for name, extra in PATHS.items()
         }

@@ -182,3 +182,26 @@ def pull_request_event(
         },
         "sender": {"login": sender or author},
     }
+
+
+def created_outputs(run: ActionRun, *, comment_id: str = "", comment_url: str = "") -> dict[str, str]:
+    """Every output of a created session for `pull_request_event()`, ids taken from the `response` output."""
+    response = json.loads(run.outputs["response"])
+    session_id, chat_id = response["session"]["id"], response["chat"]["id"]
+    return {
+        "session-id": session_id,
+        "chat-id": chat_id,
+        "session-url": f"https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id}",
+        "status": "running",
+        "lifecycle-state": "provisioning",
+        "repository": "acme/app",
+        "branch": "feat/search",
+        "clone-url": "https://github.com/acme/app.git",
+        "pr-number": "42",
+        "skipped": "false",
+        "outcome": "created",
+        "error": "",
+        "response": run.outputs["response"],
+        "comment-id": comment_id,
+        "comment-url": comment_url,
+    }

@@ -18,6 +18,7 @@ from .conftest import (
     assert_masked_first,
     assert_no_secret,
     create_session_schema,
+    created_outputs,
     pull_request_event,
 )
 
@@ -63,23 +64,7 @@ def test_pull_request_creates_one_session_and_sets_every_output(
     assert post.headers["user-agent"] == f"recoup-session-action/{__version__}"
     response = json.loads(run.outputs["response"])
     session_id, chat_id = response["session"]["id"], response["chat"]["id"]
-    assert run.outputs == {
-        "session-id": session_id,
-        "chat-id": chat_id,
-        "session-url": f"https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id}",
-        "status": "running",
-        "lifecycle-state": "provisioning",
-        "repository": "acme/app",
-        "branch": "feat/search",
-        "clone-url": "https://github.com/acme/app.git",
-        "pr-number": "42",
-        "skipped": "false",
-        "outcome": "created",
-        "error": "",
-        "response": run.outputs["response"],
-        "comment-id": "",
-        "comment-url": "",
-    }
+    assert run.outputs == created_outputs(run)
     assert "### Recoupable session created" in run.summary
     assert f"(https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id})" in run.summary
     assert "| Lifecycle state | provisioning |" in run.summary

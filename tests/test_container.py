@@ -29,7 +29,15 @@ from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import RecoupableStandIn
 from recoup_session_action.runner import parse_output_file
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, assert_masked_first, assert_no_secret, pull_request_event
+from .conftest import (
+    API_KEY,
+    GITHUB_TOKEN,
+    ActionRun,
+    assert_masked_first,
+    assert_no_secret,
+    created_outputs,
+    pull_request_event,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "scripts" / "container-tools.sh"
@@ -286,23 +294,7 @@ def test_pull_request_run_in_the_container_creates_the_session_and_the_comment(
     response = json.loads(run.outputs["response"])
     session_id, chat_id = response["session"]["id"], response["chat"]["id"]
     session_url = f"https://chat.recoupable.com/sessions/{session_id}/chats/{chat_id}"
-    assert run.outputs == {
-        "session-id": session_id,
-        "chat-id": chat_id,
-        "session-url": session_url,
-        "status": "running",
-        "lifecycle-state": "provisioning",
-        "repository": "acme/app",
-        "branch": "feat/search",
-        "clone-url": "https://github.com/acme/app.git",
-        "pr-number": "42",
-        "skipped": "false",
-        "outcome": "created",
-        "error": "",
-        "response": run.outputs["response"],
-        "comment-id": str(comment["id"]),
-        "comment-url": comment["html_url"],
-    }
+    assert run.outputs == created_outputs(run, comment_id=str(comment["id"]), comment_url=comment["html_url"])
     assert session_url in comment["body"]
     assert comment["user"]["login"] == "github-actions[bot]"
     assert API_KEY not in comment["body"]

@@ -10,27 +10,34 @@ from __future__ import annotations
 import io
 import tempfile
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from .context import RunnerEnv, load_event, resolve_event
 from .flow import run
-from .github_standin import GitHubStandIn
+from .github_standin import DEMO_TOKEN, GitHubStandIn
 from .recoupable_standin import DEMO_API_KEY, RecoupableStandIn
 from .runner import RunnerReporter, parse_output_file
 
-DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 (the stand-in's fake token)
 OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class SampleWorld:
+    """The bundled sample pull_request event and both stand-ins, seeded with its pull request."""
+
+    event_path: str
+    api: RecoupableStandIn
+    github: GitHubStandIn
+
+
+@contextmanager
+def sample_world() -> Iterator[SampleWorld]:
     sample = resources.files(__package__).joinpath("samples/pull_request.json")
-    with (
-        resources.as_file(sample) as event_path,
-        tempfile.TemporaryDirectory(prefix="recoup-demo-") as folder,
-        RecoupableStandIn() as api,
-        GitHubStandIn() as github,
-    ):
+    with resources.as_file(sample) as event_path, RecoupableStandIn() as api, GitHubStandIn() as github:
         github.add_pull(
             OWNER,
             REPO,
@@ -40,9 +47,15 @@ def main() -> int:
             head_sha="4f1b2c3d4e5f60718293a4b5c6d7e8f901234567",
             head_full_name=f"{OWNER}/{REPO}",
         )
+        yield SampleWorld(str(event_path), api, github)
+
+
+def main() -> int:
+    with sample_world() as world, tempfile.TemporaryDirectory(prefix="recoup-demo-") as folder:
+        api, github = world.api, world.github
         _say(f"Stand-ins listening: Recoupable API at {api.url}, GitHub API at {github.api_url}")
         for attempt in (1, 2):
-            code = _run_once(attempt, Path(folder), str(event_path), api.url, github.api_url)
+            code = _run_once(attempt, Path(folder), world.event_path, api.url, github.api_url)
             if code != 0:
                 return code
         comments = github.comments(OWNER, REPO, NUMBER)
