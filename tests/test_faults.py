@@ -159,6 +159,7 @@ def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(act
         assert_failed(run, "could not connect to", posts=0, api=api)
     assert "gave up after 2 attempts (max-retries: 1)" in run.outputs["error"]
     assert UNKNOWN not in run.outputs["error"]
+    assert "[!CAUTION]" not in run.summary
     assert len(retry_lines(run)) == 1
 
 
@@ -210,6 +211,7 @@ def test_retryable_answer_then_success(
     assert_created(run, posts=2, api=recoupable)
     [line] = retry_lines(run)
     assert line.startswith(f"Attempt 1 failed: {reason}; retrying in ")
+    assert "The API accepted attempt 2." in run.stdout
     assert "Session " in run.stdout
 
 
@@ -244,6 +246,7 @@ def test_unknown_outcome_is_not_retried(
     assert_failed(run, message, posts=1, api=recoupable)
     assert UNKNOWN in error_line(run)
     assert UNKNOWN in run.summary.replace("\\", "")
+    assert "> [!CAUTION]\n> A session may have been created anyway" in run.summary
     assert retry_lines(run) == []
 
 

@@ -159,6 +159,8 @@ def _create(reporter: Reporter, settings: Settings, target: Target, request: Cre
     ) as client:
         try:
             created = client.create_session(request)
+            if created.attempts > 1:
+                reporter.info(f"The API accepted attempt {created.attempts}.")
         except ApiFailure as failure:
             return Outcome(
                 state=State.FAILED,

@@ -141,6 +141,11 @@ def summary(outcome: Outcome) -> str:
     parts.append(markdown.table(_summary_rows(outcome)))
     for mismatch in outcome.mismatches:
         parts.append(f"\n> [!WARNING]\n> {markdown.text(mismatch)}\n")
+    if outcome.outcome_unknown:
+        parts.append(
+            "\n> [!CAUTION]\n> A session may have been created anyway (the API has no idempotency key): "
+            "look in Recoupable before running this again.\n"
+        )
     if outcome.state is State.DRY_RUN and outcome.request is not None:
         body = json.dumps(outcome.request.body(), indent=2, ensure_ascii=False)
         parts.append(f"\nRequest that would be sent:\n\n```json\n{body.replace('```', '` ` `')}\n```\n")
