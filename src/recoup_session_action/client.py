@@ -21,6 +21,7 @@ import httpx
 from pydantic import ValidationError
 
 from . import __version__
+from .inputs import redact
 from .models import CreateSessionRequest, CreateSessionResponse, ErrorBody
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -203,7 +204,7 @@ class RecoupableClient:
             ) from None
 
     def redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return redact(text, [self._api_key])
 
     def _redact_bytes(self, body: bytes) -> bytes:
         """The key out of an answer before anything reads it: no output, summary or comment can carry it."""

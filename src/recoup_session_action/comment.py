@@ -6,7 +6,6 @@ without a comment never pay for PyGithub's import.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 
 from . import __version__, markdown
 from .context import EventFacts, PullRequestPayload, RunnerEnv, facts_from_pull_request
-from .inputs import CommentMode, Settings
+from .inputs import PLACEHOLDER, CommentMode, Settings, redact
 from .report import CommentResult, Outcome
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ NO_COMMENT_EVENTS = frozenset({"release", "merge_group"})
 MAX_MESSAGE_LENGTH = 300
 # How far before our new comment to look for one a concurrent run made: more than a run's list-then-create.
 RACE_WINDOW = timedelta(minutes=10)
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PERMISSION_FIX = (
     "give the job 'permissions: pull-requests: write'; on pull requests from forks or Dependabot the token is "
     "read-only: use the README's workflow_run recipe"
@@ -146,9 +144,7 @@ class GitHubRepo:
             raise GitHubError(self._redact(f"could not reach GitHub at {self._api_url} ({reason})")) from None
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
 
 class _Gone(GitHubError):
@@ -287,7 +283,7 @@ def render_body(settings: Settings, env: RunnerEnv, outcome: Outcome) -> str:
     values = _placeholder_values(env, outcome)
     if settings.comment_template:
         # One pass: a value that happens to contain "{branch}" is not substituted again.
-        content = _PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), settings.comment_template)
+        content = PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), settings.comment_template)
     else:
         content = _default_body(outcome, values)
     body = f"{marker(settings.comment_tag)}\n{content}"

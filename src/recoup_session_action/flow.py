@@ -19,7 +19,7 @@ from .context import (
     Target,
     apply_inputs,
 )
-from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings
+from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings, redact
 from .models import CreateSessionRequest, build_request
 from .report import CommentResult, Outcome, State, comment_summary, outputs, session_url, summary
 
@@ -46,10 +46,8 @@ def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, 
     try:
         return _run(raw_inputs, env, read_facts, reporter)
     except Exception as error:  # a bug must still end in one line, outputs and a summary
-        text = str(error).splitlines()[0] if str(error) else ""
-        for name in SECRET_INPUTS:
-            if secret := raw_inputs.get(name, "").strip():
-                text = text.replace(secret, "***")
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        text = redact(first_line, (raw_inputs.get(name, "").strip() for name in SECRET_INPUTS))
         message = f"Unexpected error ({type(error).__name__}: {text}); please report it with the log."
         return _finish(reporter, Outcome(state=State.FAILED, message=message))
 

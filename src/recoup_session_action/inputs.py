@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -75,7 +75,7 @@ _OWNER = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9_])?$")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _COMMENT_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SCP_LIKE_URL = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
@@ -198,7 +198,7 @@ def check_title(title: str) -> str:
 
 
 def check_comment_template(template: str) -> str:
-    unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in COMMENT_PLACEHOLDERS})
+    unknown = sorted({name for name in PLACEHOLDER.findall(template) if name not in COMMENT_PLACEHOLDERS})
     if unknown:
         allowed = ", ".join(f"{{{name}}}" for name in sorted(COMMENT_PLACEHOLDERS))
         raise ValueError(f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
@@ -268,6 +268,14 @@ def parse_sandbox_type(text: str) -> Literal["vercel"]:
     if text != "vercel":
         raise ValueError(f"{_shown(text)} is not a sandbox type the API accepts (only vercel)")
     return "vercel"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every non-empty secret replaced by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _shown(value: str, limit: int = 80) -> str:
