@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from recoup_session_action.client import _verification
 from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
 
@@ -461,6 +462,15 @@ def test_tls_with_the_ca_bundle_from_ssl_cert_file(
     assert tls_api.url.startswith("https://127.0.0.1:")
     run = run_pr(action_runner, tls_api.url, env={"SSL_CERT_FILE": str(certificate[0])})
     assert_created(run, posts=1, api=tls_api)
+
+
+def test_plain_http_parses_no_ca_bundle_and_its_context_would_still_verify() -> None:
+    assert _verification("https://api.recoupable.com") is True  # httpx's own: certifi, SSL_CERT_FILE or _DIR
+    context = _verification("http://127.0.0.1:8080")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
 
 
 def test_tls_without_the_ca_fails_clearly_and_is_never_unverified(

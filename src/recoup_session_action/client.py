@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,15 @@ class Created:
     attempts: int
 
 
+def _verification(api_url: str) -> ssl.SSLContext | bool:
+    """httpx's own certificate verification for https (certifi, or SSL_CERT_FILE / SSL_CERT_DIR). Plain http,
+    allowed only for localhost, never shakes hands, so its context is left without the CA bundle that would
+    otherwise be parsed on every run for nothing; were it ever used, it would verify against no CA and fail."""
+    if urlsplit(api_url).scheme == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class _Retry(Exception):
     def __init__(self, reason: str, wait: float | None = None, status: int | None = None) -> None:
         super().__init__(reason)
@@ -88,6 +98,7 @@ class RecoupableClient:
         self._http = httpx.Client(
             follow_redirects=False,
             trust_env=True,
+            verify=_verification(api_url),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
 
