@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
 
 from recoup_session_action import __version__
+from recoup_session_action.github_standin import GitHubStandIn
 from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
 
 from .conftest import (
     API_KEY,
     BASE_REPO,
+    GITHUB_TOKEN,
     ActionRun,
     RunAction,
     assert_masked_first,
@@ -245,3 +248,40 @@ def test_500_json_is_retried_and_the_key_echoed_by_the_server_is_redacted(
     )
     _assert_failed(run, "the API answered 500: bad key ***; gave up after 2 attempts")
     assert len(recoupable.posts) == 2
+
+
+def _imported_packages(run: ActionRun) -> set[str]:
+    """Top-level packages the run imported, from the `-X importtime` report (PYTHONPROFILEIMPORTTIME) on stderr."""
+    return set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([A-Za-z_]\w*)", run.stderr, flags=re.MULTILINE))
+
+
+# Per path: extra inputs, the packages it needs, and packages it must not load.
+_PATH_IMPORTS: dict[str, tuple[dict[str, str], set[str], set[str]]] = {
+    "dry-run": ({"dry-run": "true"}, set(), {"httpx", "httpcore", "github", "requests", "argparse"}),
+    "comment off": ({}, {"httpx"}, {"github", "requests", "argparse"}),
+    "sticky comment": ({"comment": "update", "github-token": GITHUB_TOKEN}, {"httpx", "github"}, {"argparse"}),
+}
+
+
+@pytest.mark.parametrize("path", list(_PATH_IMPORTS))
+def test_each_path_imports_only_what_it_uses(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn, path: str
+) -> None:
+    extra, used, unused = _PATH_IMPORTS[path]
+    github.add_pull(
+        "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
+    )
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=_inputs(recoupable, **extra),
+        env={"PYTHONPROFILEIMPORTTIME": "1", "GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app"},
+    )
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == ("dry-run" if path == "dry-run" else "created")
+    assert bool(run.outputs["comment-id"]) == (path == "sticky comment")
+    packages = _imported_packages(run)
+    assert {"pydantic", "recoup_session_action"} <= packages
+    assert used <= packages
+    assert not unused & packages

@@ -3,13 +3,16 @@ elsewhere, and `recoup-session-action demo` runs the demo. This module only pars
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .inputs import BOOLEAN_INPUTS, INPUT_SPECS
+
+if TYPE_CHECKING:
+    import argparse
 
 DESCRIPTION = """\
 Start a Recoupable agent session (POST /api/sessions) for a repository and branch.
@@ -56,6 +59,8 @@ HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # noqa: PLC0415 (a runner passes no arguments, and then the parser is never built)
+
     parser = argparse.ArgumentParser(
         prog="recoup-session-action",
         description=DESCRIPTION,
@@ -77,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    under_runner = os.environ.get("GITHUB_ACTIONS") == "true"
+    if under_runner and not arguments:
+        # How a runner starts the image: building the parser would cost about 15 ms of every run for nothing.
+        return _action({})
+    args = build_parser().parse_args(arguments)
     overrides = {
         spec.name: value for spec in INPUT_SPECS if (value := getattr(args, spec.name.replace("-", "_"))) is not None
     }
@@ -85,13 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import main as demo_main  # noqa: PLC0415 (the demo's stand-ins load only for the demo)
 
         return demo_main()
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from .action import main as action_main  # noqa: PLC0415
-
-        return action_main(overrides)
+    if under_runner:
+        return _action(overrides)
     from .cli import main as cli_main  # noqa: PLC0415
 
     return cli_main(overrides, as_json=args.json, verbose=args.verbose)
+
+
+def _action(overrides: Mapping[str, str]) -> int:
+    from .action import main as action_main  # noqa: PLC0415 (the CLI path does not load the runner's modules)
+
+    return action_main(overrides)
 
 
 if __name__ == "__main__":
