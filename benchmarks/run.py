@@ -1,11 +1,16 @@
-"""Where a run's time goes: wall time of the console script per path against its standard-library floor,
-import time, requests and connections per run, and the size of what users install.
+"""Where a run's time goes: wall time of the console script per path against its standard-library floor
+and its stack floor, import time, requests and connections per run, and the size of what users install.
 
     .venv/bin/python benchmarks/run.py [--runs 10] [--json] [--image]
 
+With `--image` it also builds the image, reports its size, and measures the wall times again inside it (its
+Python, its installed packages), where a container builder is available.
+
 Both APIs are loopback stand-ins started in this process. Each figure is a median over `--runs` runs, with
-our command and its floor interleaved so that machine noise hits both alike; ratios are of medians
-measured in the same run.
+our command and both floors interleaved so that machine noise hits all alike; ratios are of medians
+measured in the same run. The floor (`floor.py`) does the same work with the standard library only; the stack
+floor (`stack_floor.py`) does it with pydantic, httpx and PyGithub and nothing else, so it shows what the
+libraries cost by themselves and, against ours, what the action adds to them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,9 +39,9 @@ from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableSta
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = Path(__file__).with_name("floor.py")
+STACK_FLOOR = Path(__file__).with_name("stack_floor.py")
 RUNTIME_VENV = ROOT / ".bench-venv"
-PYTHON = str(RUNTIME_VENV / "bin" / "python")
-CONSOLE_SCRIPT = str(RUNTIME_VENV / "bin" / "recoup-session-action")
+CONTAINER_TOOLS = ROOT / "scripts" / "container-tools.sh"
 PATHS: dict[str, dict[str, str]] = {
     "update": {},
     "comment-off": {"INPUT_COMMENT": "off"},
@@ -44,19 +50,35 @@ PATHS: dict[str, dict[str, str]] = {
 TARGETS = {"update": 3.0, "comment-off": 2.5, "dry-run": 4.0}
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """Where the measured commands run: the Python and the console script installed beside it."""
+
+    python: str
+    console_script: str
+
+
+HOST = Runtime(str(RUNTIME_VENV / "bin" / "python"), str(RUNTIME_VENV / "bin" / "recoup-session-action"))
+IMAGE = Runtime("/opt/venv/bin/python", "/opt/venv/bin/recoup-session-action")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15, help="runs per figure (at least 10)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--image", action="store_true", help="also build the image and report its size")
+    parser.add_argument("--image", action="store_true", help="also build the image, report its size, time it")
+    parser.add_argument("--inside-image", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     runs = max(10, args.runs)
+    if args.inside_image:
+        print(json.dumps(measure(runs, IMAGE)))
+        return 0
     prepare_runtime_venv()
-    results = measure(runs)
+    results = measure(runs, HOST)
     results["import_time"] = import_time()
     results["installed_runtime_bytes"] = installed_runtime_bytes()
     if args.image:
-        results["image"] = image_size()
+        results["image"] = image(runs)
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
 
@@ -75,32 +97,40 @@ def prepare_runtime_venv() -> None:
 
 
 def _pip(*args: str) -> None:
-    completed = subprocess.run([PYTHON, "-m", "pip", "--quiet", *args], capture_output=True, text=True, check=False)
+    command = [HOST.python, "-m", "pip", "--quiet", *args]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise SystemExit(f"pip {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
 
 
-def measure(runs: int) -> dict[str, Any]:
+def measure(runs: int, runtime: Runtime) -> dict[str, Any]:
     with sample_world() as world, tempfile.TemporaryDirectory(prefix="recoup-bench-") as folder:
         api, github = world.api, world.github
         base_env = _runner_env(Path(folder), world.event_path, api.url, github.api_url)
-        commands = {
-            name: ([CONSOLE_SCRIPT], [PYTHON, str(FLOOR), name], {**base_env, **extra}) for name, extra in PATHS.items()
-        }
-        for ours, floor, env in commands.values():
-            _run(ours, env)
-            _run(floor, env)
-        timings: dict[str, list[float]] = {key: [] for name in PATHS for key in (name, f"{name} floor")}
-        timings["python -c pass"] = []
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        for name, extra in PATHS.items():
+            env = {**base_env, **extra}
+            commands[name] = ([runtime.console_script], env)
+            commands[f"{name} floor"] = ([runtime.python, str(FLOOR), name], env)
+            commands[f"{name} stack floor"] = ([runtime.python, str(STACK_FLOOR), name], env)
+        commands["python -c pass"] = ([runtime.python, "-c", "pass"], base_env)
+        for command, env in commands.values():
+            _run(command, env)
+        timings: dict[str, list[float]] = {key: [] for key in commands}
         for _ in range(runs):
-            for name, (ours, floor, env) in commands.items():
-                timings[name].append(_run(ours, env))
-                timings[f"{name} floor"].append(_run(floor, env))
-            timings["python -c pass"].append(_run([PYTHON, "-c", "pass"], base_env))
-        traffic = {name: _traffic(api, github, ours, env) for name, (ours, _, env) in commands.items()}
+            for key, (command, env) in commands.items():
+                timings[key].append(_run(command, env))
+        traffic = {name: _traffic(api, github, *commands[name]) for name in PATHS}
     medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
-    ratios = {name: medians[name] / medians[f"{name} floor"] for name in PATHS}
-    return {"runs": runs, "median_ms": medians, "ratio_to_floor": ratios, "targets": TARGETS, "traffic": traffic}
+    return {
+        "runs": runs,
+        "median_ms": medians,
+        "ratio_to_floor": {name: medians[name] / medians[f"{name} floor"] for name in PATHS},
+        "stack_ratio_to_floor": {name: medians[f"{name} stack floor"] / medians[f"{name} floor"] for name in PATHS},
+        "ratio_to_stack_floor": {name: medians[name] / medians[f"{name} stack floor"] for name in PATHS},
+        "targets": TARGETS,
+        "traffic": traffic,
+    }
 
 
 def _runner_env(folder: Path, event_path: str, api_url: str, github_api_url: str) -> dict[str, str]:
@@ -163,7 +193,8 @@ def _template(path: str) -> str:
 def import_time() -> dict[str, Any]:
     """`python -X importtime` of the entry module and everything the action path imports before running."""
     code = "import recoup_session_action.entry, recoup_session_action.action"
-    completed = subprocess.run([PYTHON, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    command = [HOST.python, "-X", "importtime", "-c", code]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
     rows = []
     for line in completed.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -190,26 +221,33 @@ def installed_runtime_bytes() -> dict[str, int]:
     return dict(sorted(sizes.items(), key=lambda item: -item[1]))
 
 
-def image_size() -> dict[str, str]:
-    script = ROOT / "scripts" / "container-tools.sh"
+def image(runs: int) -> dict[str, Any]:
+    """The image's size, and the wall times measured again inside it (this script run there with `--inside-image`,
+    the benchmarks folder mounted, the stand-ins on the container's loopback)."""
     tag = f"recoup-session-action:bench-{uuid.uuid4().hex[:8]}"
-    completed = subprocess.run([str(script), "build", str(ROOT), tag], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
+    built = subprocess.run([str(CONTAINER_TOOLS), "build", str(ROOT), tag], capture_output=True, text=True, check=False)
+    if built.returncode != 0:
         return {"error": "no container builder could build the image here"}
-    subprocess.run([str(script), "rmi", tag], capture_output=True, check=False)
-    return dict(line.split("=", 1) for line in completed.stdout.splitlines() if "=" in line)
+    try:
+        inside = subprocess.run(
+            [
+                str(CONTAINER_TOOLS), "run", "--volume", f"{FLOOR.parent}:/benchmarks:ro",
+                "--entrypoint", IMAGE.python, tag, "/benchmarks/run.py", "--inside-image", "--runs", str(runs),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+    finally:
+        subprocess.run([str(CONTAINER_TOOLS), "rmi", tag], capture_output=True, check=False)
+    sizes: dict[str, Any] = dict(line.split("=", 1) for line in built.stdout.splitlines() if "=" in line)
+    if inside.returncode != 0:
+        raise SystemExit(f"the benchmark failed inside the image:\n{inside.stdout}{inside.stderr}")
+    return {**sizes, "wall_time": json.loads(inside.stdout)}
 
 
 def table(results: dict[str, Any]) -> str:
-    medians, ratios = results["median_ms"], results["ratio_to_floor"]
-    lines = [f"Wall time, median of {results['runs']} runs (ms)", ""]
-    lines.append(f"  {'path':<14}{'ours':>9}{'floor':>9}{'ratio':>8}{'target':>8}")
-    for name in PATHS:
-        lines.append(
-            f"  {name:<14}{medians[name]:>9.1f}{medians[name + ' floor']:>9.1f}"
-            f"{ratios[name]:>7.2f}x{TARGETS[name]:>7.1f}x"
-        )
-    lines += [f"  {'python -c pass':<14}{medians['python -c pass']:>9.1f}", "", "Requests and connections per run"]
+    lines = [*wall_time_table(results, "on this machine's Python"), "", "Requests and connections per run"]
     for name, traffic in results["traffic"].items():
         endpoints = ", ".join(f"{endpoint} x{count}" for endpoint, count in traffic["by_endpoint"].items()) or "none"
         connections = traffic["connections"]
@@ -224,8 +262,26 @@ def table(results: dict[str, Any]) -> str:
     lines += ["", f"Installed runtime dependencies: {sum(sizes.values()) / 1e6:.1f} MB"]
     lines += [f"  {name:<24}{size / 1e6:>7.1f} MB" for name, size in list(sizes.items())[:8]]
     if "image" in results:
-        lines += ["", f"Image: {json.dumps(results['image'])}"]
+        built = {key: value for key, value in results["image"].items() if key != "wall_time"}
+        lines += ["", f"Image: {json.dumps(built)}"]
+        if "wall_time" in results["image"]:
+            lines += ["", *wall_time_table(results["image"]["wall_time"], "inside the image")]
     return "\n".join(lines)
+
+
+def wall_time_table(results: dict[str, Any], where: str) -> list[str]:
+    medians, ratios = results["median_ms"], results["ratio_to_floor"]
+    stack_ratios, ours_to_stack = results["stack_ratio_to_floor"], results["ratio_to_stack_floor"]
+    lines = [f"Wall time {where}, median of {results['runs']} runs (ms); ratios to the floor, ours to the stack floor"]
+    header = f"{'ours':>9}{'floor':>9}{'ratio':>8}{'target':>8}{'stack':>9}{'ratio':>8}{'ours/stack':>12}"
+    lines += ["", f"  {'path':<14}{header}"]
+    for name in PATHS:
+        lines.append(
+            f"  {name:<14}{medians[name]:>9.1f}{medians[name + ' floor']:>9.1f}"
+            f"{ratios[name]:>7.2f}x{TARGETS[name]:>7.1f}x"
+            f"{medians[name + ' stack floor']:>9.1f}{stack_ratios[name]:>7.2f}x{ours_to_stack[name]:>11.2f}x"
+        )
+    return [*lines, f"  {'python -c pass':<14}{medians['python -c pass']:>9.1f}"]
 
 
 if __name__ == "__main__":
