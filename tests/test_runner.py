@@ -54,3 +54,22 @@ def test_debug_only_when_asked() -> None:
     RunnerReporter(quiet, None, None, debug=False).debug("x")
     RunnerReporter.from_environ({"RUNNER_DEBUG": "1"}, loud).debug("x")
     assert (quiet.getvalue(), loud.getvalue()) == ("", "::debug::x\n")
+
+
+def test_secrets_are_redacted_from_the_log_outputs_and_summary(tmp_path: Path) -> None:
+    stream, output, summary = io.StringIO(), tmp_path / "out", tmp_path / "summary"
+    key, multiline = "recoup_sk_01:23,45%67", "line-one-secret\nline-two-secret\n"
+    reporter = RunnerReporter(stream, str(output), str(summary), debug=True, secrets=[f" {key} ", multiline, ""])
+
+    reporter.info(f"answer: {key}")
+    reporter.debug(f"body: line-two-secret {key}")
+    reporter.error(f"failed with {key}", title=f"title {key}")
+    reporter.set_outputs({"response": f'{{"echo": "{key}", "other": "line-one-secret"}}'})
+    reporter.add_summary(f"| Key | {key} |\n")
+
+    written = "\n".join((stream.getvalue(), output.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")))
+    assert "recoup_sk_" not in written
+    assert "secret" not in written
+    assert parse_output_file(output.read_text(encoding="utf-8")) == {"response": '{"echo": "***", "other": "***"}'}
+    assert "answer: ***" in stream.getvalue()
+    assert "| Key | *** |" in summary.read_text(encoding="utf-8")

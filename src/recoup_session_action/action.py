@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from .context import RunnerEnv, load_event, resolve_event
 from .flow import run
+from .inputs import SECRET_INPUTS
 from .runner import RunnerReporter, read_inputs
 
 
@@ -15,5 +16,5 @@ def main(overrides: Mapping[str, str]) -> int:
     stream = sys.stdout
     raw = read_inputs(os.environ, overrides, stream)
     env = RunnerEnv.from_environ(os.environ)
-    reporter = RunnerReporter.from_environ(os.environ, stream)
+    reporter = RunnerReporter.from_environ(os.environ, stream, secrets=[raw[name] for name in SECRET_INPUTS])
     return run(raw, env, lambda: resolve_event(env, load_event(env.event_path)), reporter)

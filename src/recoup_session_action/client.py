@@ -22,8 +22,8 @@ import httpx
 from pydantic import ValidationError
 
 from . import __version__
-from .inputs import redact
 from .models import CreateSessionRequest, CreateSessionResponse, ErrorBody
+from .text import redact, shorten
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
@@ -223,10 +223,7 @@ class RecoupableClient:
 
     def _server_text(self, text: str) -> str:
         """A server's message, untrusted: redacted, on one line, bounded."""
-        one_line = _CONTROL.sub(" ", self.redact(text)).strip()
-        if len(one_line) > MAX_SERVER_TEXT:
-            one_line = one_line[: MAX_SERVER_TEXT - 1] + "\u2026"
-        return one_line
+        return shorten(_CONTROL.sub(" ", self.redact(text)).strip(), MAX_SERVER_TEXT)
 
 
 def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: float) -> bytes:

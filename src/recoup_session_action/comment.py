@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from . import __version__, markdown
 from .context import EventFacts, PullRequestPayload, RunnerEnv, facts_from_pull_request
-from .inputs import PLACEHOLDER, CommentMode, Settings, redact
+from .inputs import PLACEHOLDER, CommentMode, Settings
 from .report import CommentResult, Outcome
+from .text import redact, shorten
 
 if TYPE_CHECKING:
     from github.IssueComment import IssueComment
@@ -166,9 +167,7 @@ def _describe(error: GithubException) -> str:
     errors = data.get("errors")
     if isinstance(errors, list):
         parts += [str(item.get("message") or "") for item in errors if isinstance(item, dict)]
-    message = " ".join(" ".join(parts).split())
-    if len(message) > MAX_MESSAGE_LENGTH:
-        message = message[: MAX_MESSAGE_LENGTH - 1] + "\u2026"
+    message = shorten(" ".join(" ".join(parts).split()), MAX_MESSAGE_LENGTH)
     text = f"GitHub answered {error.status}" + (f": {message}" if message else "")
     if error.status == 401:
         return f"{text}; the github-token is invalid or expired"
@@ -287,7 +286,7 @@ def render_body(settings: Settings, env: RunnerEnv, outcome: Outcome) -> str:
     else:
         content = _default_body(outcome, values)
     body = f"{marker(settings.comment_tag)}\n{content}"
-    return body if len(body) <= MAX_COMMENT_LENGTH else body[: MAX_COMMENT_LENGTH - 1] + "\u2026"
+    return shorten(body, MAX_COMMENT_LENGTH)
 
 
 def _placeholder_values(env: RunnerEnv, outcome: Outcome) -> dict[str, str]:

@@ -21,6 +21,7 @@ from .flow import run
 from .github_standin import DEMO_TOKEN, GitHubStandIn
 from .recoupable_standin import DEMO_API_KEY, RecoupableStandIn
 from .runner import RunnerReporter, parse_output_file
+from .text import shorten
 
 OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
 
@@ -89,7 +90,7 @@ def _run_once(attempt: int, folder: Path, event_path: str, api_url: str, github_
     print(textwrap.indent(log.getvalue(), "    "))
     _say(f"Run {attempt}: outputs (GITHUB_OUTPUT):")
     for name, value in parse_output_file(output_file.read_text(encoding="utf-8")).items():
-        shown = value if len(value) <= 100 else value[:97] + "..."
+        shown = shorten(value, 100)
         print(f"    {name:<16} {shown}")
     _say(f"Run {attempt}: job summary (GITHUB_STEP_SUMMARY):")
     print(textwrap.indent(summary_file.read_text(encoding="utf-8"), "    "))

@@ -19,9 +19,10 @@ from .context import (
     Target,
     apply_inputs,
 )
-from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings, redact
+from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings
 from .models import CreateSessionRequest, build_request
 from .report import CommentResult, Outcome, State, comment_summary, outputs, session_url, summary
+from .text import redact
 
 COMMENT_OUTPUTS = ("comment-id", "comment-url", "pr-number")
 FORK_RECIPE = "see the README's workflow_run recipe to run it for forks with secrets kept safe"

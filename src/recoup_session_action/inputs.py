@@ -10,13 +10,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from .text import shorten
 
 
 class InputError(ValueError):
@@ -270,17 +272,9 @@ def parse_sandbox_type(text: str) -> Literal["vercel"]:
     return "vercel"
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every non-empty secret replaced by `***`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _shown(value: str, limit: int = 80) -> str:
     """A value quoted for an error message, cut short so a hostile value cannot flood the log."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
+    return repr(shorten(value, limit))
 
 
 def _optional(parser: Any) -> Any:

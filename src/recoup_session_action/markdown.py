@@ -5,15 +5,15 @@ from __future__ import annotations
 import html
 import re
 
+from .text import shorten
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 
 
 def text(value: str, limit: int = 300) -> str:
     """Inline text that renders literally: no Markdown, no HTML, no @-mentions, one line, bounded length."""
-    one_line = _LINE_BREAKS.sub(" ", value)
-    if len(one_line) > limit:
-        one_line = one_line[: limit - 1] + "\u2026"
+    one_line = shorten(_LINE_BREAKS.sub(" ", value), limit)
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
     return escaped.replace("@", "@&#8203;")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -19,6 +19,7 @@ from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
 from .inputs import INPUT_SPECS, SECRET_INPUTS
+from .text import redact
 
 
 def read_inputs(environ: Mapping[str, str], overrides: Mapping[str, str], stream: TextIO) -> dict[str, str]:
@@ -55,29 +56,48 @@ def parse_output_file(text: str) -> dict[str, str]:
 
 
 def mask(stream: TextIO, secret: str) -> None:
-    for line in secret.strip().splitlines():
-        if line.strip():
-            stream.write(f"{Command('add-mask', {}, line.strip())}\n")
+    for line in _secret_lines(secret):
+        stream.write(f"{Command('add-mask', {}, line)}\n")
     stream.flush()
 
 
-class RunnerReporter:
-    """Reports to a GitHub runner: log commands on `stream`, outputs and summary into the runner's files."""
+def _secret_lines(secret: str) -> list[str]:
+    """What the runner masks of a secret: each non-blank line, stripped."""
+    return [line.strip() for line in secret.splitlines() if line.strip()]
 
-    def __init__(self, stream: TextIO, output_path: str | None, summary_path: str | None, *, debug: bool) -> None:
+
+class RunnerReporter:
+    """Reports to a GitHub runner: log commands on `stream`, outputs and summary into the runner's files.
+
+    Each of `secrets` is redacted from everything it writes. The code that handles a secret already keeps it out
+    of what it reports; this is the second line of defence, and the one that also covers outputs and summary,
+    which the masks do not reach."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        output_path: str | None,
+        summary_path: str | None,
+        *,
+        debug: bool,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self._stream = stream
         self._output_path = output_path
         self._summary_path = summary_path
         self._debug = debug
+        self._secrets = tuple(line for secret in secrets for line in _secret_lines(secret))
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], stream: TextIO) -> RunnerReporter:
+    def from_environ(cls, environ: Mapping[str, str], stream: TextIO, *, secrets: Iterable[str] = ()) -> RunnerReporter:
         debug = environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
-        return cls(stream, environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY"), debug=debug)
+        output, summary = environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY")
+        return cls(stream, output, summary, debug=debug, secrets=secrets)
 
     def info(self, text: str) -> None:
         """A plain log line. Untrusted text cannot start a workflow command: if any line would, the block is
         wrapped in `::stop-commands::` with a token nobody can guess."""
+        text = self._redact(text)
         if any(line.lstrip().startswith("::") for line in text.splitlines()):
             token = secrets.token_hex(16)
             self._write(f"::stop-commands::{token}\n{text}\n::{token}::\n")
@@ -109,19 +129,25 @@ class RunnerReporter:
         if not self._output_path:
             self.warning("GITHUB_OUTPUT is not set: the step's outputs cannot be written")
             return
-        messages = "".join(f"{prepare_key_value_message(name, value)}{os.linesep}" for name, value in outputs.items())
+        messages = "".join(
+            f"{prepare_key_value_message(name, self._redact(value))}{os.linesep}" for name, value in outputs.items()
+        )
         with Path(self._output_path).open("a", encoding="utf-8", newline="") as file:
             file.write(messages)
 
     def add_summary(self, markdown: str) -> None:
         if self._summary_path:
             with Path(self._summary_path).open("a", encoding="utf-8") as file:
-                file.write(markdown)
+                file.write(self._redact(markdown))
 
     def _command(self, name: str, message: str, title: str | None = None) -> None:
-        properties = {"title": title} if title else {}
-        self._write(f"{Command(name, properties, message)}\n")
+        # Redacted before the command escapes its data, which would hide a secret holding ':', ',' or '%'.
+        properties = {"title": self._redact(title)} if title else {}
+        self._write(f"{Command(name, properties, self._redact(message))}\n")
 
     def _write(self, text: str) -> None:
         self._stream.write(text)
         self._stream.flush()
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
