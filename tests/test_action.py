@@ -285,3 +285,27 @@ def test_each_path_imports_only_what_it_uses(
     assert {"pydantic", "recoup_session_action"} <= packages
     assert used <= packages
     assert not unused & packages
+
+
+def test_one_connection_per_host_per_run_retries_and_comment_included(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+) -> None:
+    github.add_pull(
+        "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
+    )
+    envelope = json.dumps({"status": "error", "error": "Internal error"}).encode()
+    recoupable.faults.append(Fault(500, envelope, {"Content-Type": "application/json"}))
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=_inputs(recoupable, comment="update", **{"github-token": GITHUB_TOKEN}),
+        env={"GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app"},
+    )
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["comment-id"] != ""
+    assert len(recoupable.posts) == 2
+    assert recoupable.connections == 1
+    assert len(github.requests) == 3  # list, create, and the re-read that settles a race
+    assert github.connections == 1
