@@ -9,10 +9,10 @@ imported: it pulls in `requests` for OIDC, which this action never needs.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from secrets import token_hex
 from typing import TextIO
 
 from actions_toolkit.command import Command
@@ -99,7 +99,7 @@ class RunnerReporter:
         wrapped in `::stop-commands::` with a token nobody can guess."""
         text = self._redact(text)
         if any(line.lstrip().startswith("::") for line in text.splitlines()):
-            token = secrets.token_hex(16)
+            token = token_hex(16)
             self._write(f"::stop-commands::{token}\n{text}\n::{token}::\n")
         else:
             self._write(f"{text}\n")
