@@ -33,9 +33,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from recoup_session_action.demo import OWNER, REPO, sample_world
-from recoup_session_action.github_standin import DEMO_TOKEN, GitHubStandIn
-from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
+from recoup_session_action.standins.github import DEMO_TOKEN, GitHubStandIn
+from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
+from recoup_session_action.standins.world import OWNER, REPO, sample_world
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = Path(__file__).with_name("floor.py")

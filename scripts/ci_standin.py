@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
+from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
 
 DEFAULT_GATEWAY = "172.17.0.1"
 

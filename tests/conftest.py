@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from recoup_session_action.github_standin import GitHubStandIn
-from recoup_session_action.recoupable_standin import DEMO_API_KEY, RecoupableStandIn
 from recoup_session_action.runner import parse_output_file
+from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures" / "github"

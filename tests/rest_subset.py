@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from recoup_session_action.github_standin import RecordedRequest
+from recoup_session_action.standins.github import RecordedRequest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REST_SUBSET = SHARED / "fixtures/github/rest/github-rest-subset.json"

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from recoup_session_action import __version__
-from recoup_session_action.github_standin import GitHubStandIn
-from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
+from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
 from .conftest import (
     API_KEY,

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from recoup_session_action.recoupable_standin import RecoupableStandIn
+from recoup_session_action.standins.recoupable import RecoupableStandIn
 
 from .conftest import API_KEY, CONSOLE_SCRIPT
 

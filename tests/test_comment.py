@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from recoup_session_action.comment import marker
-from recoup_session_action.github_standin import GitHubStandIn, RecordedRequest, TokenIdentity
-from recoup_session_action.recoupable_standin import RecoupableStandIn
+from recoup_session_action.comment_body import marker
+from recoup_session_action.standins.github import GitHubStandIn, RecordedRequest, TokenIdentity
+from recoup_session_action.standins.recoupable import RecoupableStandIn
 
 from .conftest import (
     API_KEY,

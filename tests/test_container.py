@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 import yaml
 
-from recoup_session_action.github_standin import GitHubStandIn
-from recoup_session_action.recoupable_standin import RecoupableStandIn
 from recoup_session_action.runner import parse_output_file
+from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.recoupable import RecoupableStandIn
 
 from .conftest import (
     API_KEY,

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from recoup_session_action.context import (
-    ContextError,
     EventFacts,
     EventPayload,
     RunnerEnv,
@@ -17,6 +16,7 @@ from recoup_session_action.context import (
     load_event,
     resolve_event,
 )
+from recoup_session_action.errors import ContextError
 from recoup_session_action.inputs import Settings, parse_settings
 
 from .conftest import FIXTURES, shared_file
@@ -84,7 +84,6 @@ def _assert_pull_request(entry: dict[str, Any], facts: EventFacts, env: RunnerEn
     assert target.clone_url == entry["head_repo_clone_url"]
     assert target.pull_request is not None
     assert target.pull_request.number == entry["pr_number"]
-    assert target.pull_request.head_sha == entry["head_sha"]
     assert target.pull_request.is_fork is entry["head_repo_differs_from_base_repo"]
 
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from recoup_session_action.client import _verification
-from recoup_session_action.github_standin import GitHubStandIn
-from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
+from recoup_session_action.recoupable_client import _verification
+from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
 from .conftest import (
     API_KEY,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from github import Auth, BadCredentialsException, Github, GithubException, GithubRetry, UnknownObjectException
 
-from recoup_session_action.github_standin import (
+from recoup_session_action.github_rules import COMMENT_LIMIT
+from recoup_session_action.standins.github import (
     DEMO_TOKEN,
-    MAX_COMMENT_LENGTH,
     GitHubStandIn,
     TokenIdentity,
 )
@@ -178,10 +178,10 @@ def test_unknown_token_gets_401(standin: GitHubStandIn) -> None:
 
 def test_comment_body_limit(standin: GitHubStandIn) -> None:
     issue = _client(standin).get_repo("acme/app").get_issue(3)
-    issue.create_comment("x" * MAX_COMMENT_LENGTH)
+    issue.create_comment("x" * COMMENT_LIMIT)
 
     with pytest.raises(GithubException) as caught:
-        issue.create_comment("x" * (MAX_COMMENT_LENGTH + 1))
+        issue.create_comment("x" * (COMMENT_LIMIT + 1))
 
     assert caught.value.status == 422
     assert caught.value.data["errors"][0]["message"] == "body is too long (maximum is 65536 characters)"

@@ -14,7 +14,7 @@ import yaml
 
 from recoup_session_action import __version__
 from recoup_session_action.inputs import INPUT_SPECS
-from recoup_session_action.report import OUTPUT_NAMES
+from recoup_session_action.outcome import OUTPUTS
 
 from .conftest import FIXTURES, shared_file
 
@@ -57,15 +57,13 @@ def test_action_inputs_match_the_code_and_are_described() -> None:
     assert list(inputs) == [spec.name for spec in INPUT_SPECS]
     for spec in INPUT_SPECS:
         declared = inputs[spec.name]
-        assert declared["description"].strip()
-        expected = "${{ github.token }}" if spec.name == "github-token" else spec.default
-        assert declared.get("default", "") == expected, spec.name
+        assert declared["description"] == spec.description, spec.name
+        assert declared.get("default", "") == spec.action_default, spec.name
     assert inputs["api-key"]["required"] is True
 
 
 def test_action_outputs_match_the_code_and_are_described() -> None:
-    assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
-    assert all(output["description"].strip() for output in ACTION["outputs"].values())
+    assert {name: output["description"] for name, output in ACTION["outputs"].items()} == OUTPUTS
 
 
 def test_readme_inputs_table_matches_action_yml_exactly() -> None:

@@ -20,7 +20,7 @@ def test_inputs_hyphenated_underscored_and_overridden_with_secrets_masked_first(
 
 def test_outputs_round_trip_with_multiline_values(tmp_path: Path) -> None:
     path = tmp_path / "out"
-    reporter = RunnerReporter(io.StringIO(), str(path), None, debug=False)
+    reporter = RunnerReporter(io.StringIO(), str(path), None)
     reporter.set_outputs({"a": "one", "b": "two\nlines"})
     reporter.set_outputs({"c": ""})
     assert parse_output_file(path.read_text(encoding="utf-8")) == {"a": "one", "b": "two\nlines", "c": ""}
@@ -28,14 +28,14 @@ def test_outputs_round_trip_with_multiline_values(tmp_path: Path) -> None:
 
 def test_a_value_holding_the_delimiter_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("actions_toolkit.file_command.uuid4", lambda: "fixed")
-    reporter = RunnerReporter(io.StringIO(), str(tmp_path / "out"), None, debug=False)
+    reporter = RunnerReporter(io.StringIO(), str(tmp_path / "out"), None)
     with pytest.raises(Exception, match="should not contain the delimiter"):
         reporter.set_outputs({"a": "x\nghadelimiter_fixed\ny"})
 
 
 def test_untrusted_lines_that_look_like_commands_are_wrapped_in_stop_commands() -> None:
     stream = io.StringIO()
-    RunnerReporter(stream, None, None, debug=False).info("branch: x\n::set-output name=a::b")
+    RunnerReporter(stream, None, None).info("branch: x\n::set-output name=a::b")
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("::stop-commands::")
     token = lines[0].removeprefix("::stop-commands::")
@@ -45,24 +45,17 @@ def test_untrusted_lines_that_look_like_commands_are_wrapped_in_stop_commands() 
 
 def test_annotations_escape_their_data() -> None:
     stream = io.StringIO()
-    RunnerReporter(stream, None, None, debug=False).warning("a\n::error::b %0A", title="t:1,2")
+    RunnerReporter(stream, None, None).warning("a\n::error::b %0A", title="t:1,2")
     assert stream.getvalue() == "::warning title=t%3A1%2C2::a%0A::error::b %250A\n"
-
-
-def test_debug_only_when_asked() -> None:
-    quiet, loud = io.StringIO(), io.StringIO()
-    RunnerReporter(quiet, None, None, debug=False).debug("x")
-    RunnerReporter.from_environ({"RUNNER_DEBUG": "1"}, loud).debug("x")
-    assert (quiet.getvalue(), loud.getvalue()) == ("", "::debug::x\n")
 
 
 def test_secrets_are_redacted_from_the_log_outputs_and_summary(tmp_path: Path) -> None:
     stream, output, summary = io.StringIO(), tmp_path / "out", tmp_path / "summary"
     key, multiline = "recoup_sk_01:23,45%67", "line-one-secret\nline-two-secret\n"
-    reporter = RunnerReporter(stream, str(output), str(summary), debug=True, secrets=[f" {key} ", multiline, ""])
+    reporter = RunnerReporter(stream, str(output), str(summary), secrets=[f" {key} ", multiline, ""])
 
     reporter.info(f"answer: {key}")
-    reporter.debug(f"body: line-two-secret {key}")
+    reporter.warning(f"body: line-two-secret {key}")
     reporter.error(f"failed with {key}", title=f"title {key}")
     reporter.set_outputs({"response": f'{{"echo": "{key}", "other": "line-one-secret"}}'})
     reporter.add_summary(f"| Key | {key} |\n")

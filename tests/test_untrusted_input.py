@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from recoup_session_action.github_standin import GitHubStandIn
-from recoup_session_action.recoupable_standin import Fault, RecoupableStandIn
-from recoup_session_action.report import OUTPUT_NAMES
+from recoup_session_action.outcome import OUTPUT_NAMES
+from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
 from .conftest import API_KEY, BASE_REPO, GITHUB_TOKEN, ActionRun, RunAction, assert_no_secret, pull_request_event
 from .test_faults import (

@@ -6,10 +6,11 @@ import re
 import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
-from .context import ContextError, EventFacts
+from .context import EventFacts
+from .errors import ContextError
+from .github_rules import SCP_LIKE_URL
 
 _REMOTE_PATH = re.compile(r"^/*(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/*$")
-_SCP_LIKE = re.compile(r"^[^@/]+@[^:/]+:(?P<path>.+)$")
 
 
 def local_facts(directory: str = ".") -> EventFacts:
@@ -27,7 +28,7 @@ def local_facts(directory: str = ".") -> EventFacts:
 
 
 def repository_from_remote(url: str) -> str | None:
-    scp = _SCP_LIKE.match(url)
+    scp = SCP_LIKE_URL.match(url)
     path = scp.group("path") if scp and "://" not in url else urlsplit(url).path
     match = _REMOTE_PATH.match(path)
     return f"{match.group('owner')}/{match.group('name')}" if match else None

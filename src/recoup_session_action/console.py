@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+from .text import CONTROL_CHARACTERS
+
+if TYPE_CHECKING:
+    import re
 
 
 def printable(text: str) -> str:
-    """Text with terminal control characters (escape sequences from hostile values) made visible."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    """Text with terminal control characters (escape sequences from hostile values) made visible, line by line."""
+    return "\n".join(CONTROL_CHARACTERS.sub(_visible, line) for line in text.split("\n"))
+
+
+def _visible(match: re.Match[str]) -> str:
+    return "".join(f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}" for char in match.group())
 
 
 class ConsoleReporter:
@@ -25,10 +31,6 @@ class ConsoleReporter:
     def info(self, text: str) -> None:
         if self._verbose or self._depth == 0:
             self._print(text)
-
-    def debug(self, text: str) -> None:
-        if self._verbose:
-            self._print(f"debug: {text}")
 
     def notice(self, text: str, title: str | None = None) -> None:
         self._print(f"note: {text}")

@@ -14,16 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .inputs import RepoSlug, Settings, branch_rule_broken
-
-PULL_REQUEST_EVENTS = frozenset(
-    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
-)
-DEPENDABOT_LOGIN = "dependabot[bot]"
-
-
-class ContextError(ValueError):
-    """The event does not say enough (or says something invalid); the message is one line."""
+from .errors import ContextError
+from .github_rules import PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken
+from .hints import SET_BRANCH
+from .inputs import Settings
+from .text import first_validation_error
 
 
 class _Payload(BaseModel):
@@ -42,7 +37,6 @@ class RepositoryPayload(_Payload):
 
 class PullSide(_Payload):
     ref: str
-    sha: str | None = None
     repo: RepositoryPayload | None = None
 
 
@@ -71,14 +65,12 @@ class WorkflowRunPullRequest(_Payload):
 
 class WorkflowRunPayload(_Payload):
     head_branch: str | None = None
-    head_sha: str | None = None
     head_repository: RepositoryPayload | None = None
     pull_requests: list[WorkflowRunPullRequest] = Field(default_factory=list)
 
 
 class MergeGroupPayload(_Payload):
     head_ref: str
-    head_sha: str | None = None
 
 
 class EventPayload(_Payload):
@@ -91,7 +83,6 @@ class EventPayload(_Payload):
     workflow_run: WorkflowRunPayload | None = None
     merge_group: MergeGroupPayload | None = None
     ref: str | None = None
-    after: str | None = None
     deleted: bool = False
     sender: Account | None = None
 
@@ -105,7 +96,6 @@ class RunnerEnv(BaseModel):
     event_path: str = ""
     repository: str = ""
     ref: str = ""
-    ref_name: str = ""
     sha: str = ""
     actor: str = ""
     server_url: str = "https://github.com"
@@ -131,7 +121,6 @@ class PullRequestRef(BaseModel):
 
     number: int
     title: str = ""
-    head_sha: str | None = None
     is_fork: bool = False
     author: str = ""
     is_issue: bool = False
@@ -184,9 +173,8 @@ def load_event(path: str) -> EventPayload:
     try:
         return EventPayload.model_validate(data)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ContextError(f"the event file {path} has an unexpected shape at {where}: {first['msg']}") from None
+        where, message, _ = first_validation_error(error)
+        raise ContextError(f"the event file {path} has an unexpected shape at {where}: {message}") from None
 
 
 def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
@@ -220,7 +208,6 @@ def facts_from_pull_request(base: EventFacts, pull: PullRequestPayload) -> Event
     ref = PullRequestRef(
         number=pull.number,
         title=pull.title,
-        head_sha=pull.head.sha,
         is_fork=head_repo is None or head_repo.full_name != base_repo,
         author=pull.user.login if pull.user else "",
     )
@@ -270,7 +257,7 @@ def _from_workflow_run(base: EventFacts, run: WorkflowRunPayload) -> EventFacts:
             "repository": head_repo.full_name if head_repo else base.repository,
             "clone_url": head_repo.clone_url if head_repo else base.clone_url,
             "branch": run.head_branch,
-            "pull_request": PullRequestRef(number=number, head_sha=run.head_sha) if number else None,
+            "pull_request": PullRequestRef(number=number) if number else None,
         }
     )
 
@@ -281,7 +268,7 @@ def apply_inputs(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Targe
     branch = settings.branch or facts.branch
     if branch is None and not settings.new_branch:
         reason = facts.no_branch_reason or f"the {facts.event_name or 'current'} event names no branch"
-        raise ContextError(f"no branch to start the session on: {reason}; set the 'branch' input or new-branch: true")
+        raise ContextError(f"no branch to start the session on: {reason}; {SET_BRANCH}")
     if branch is not None and settings.branch is None and (rule := branch_rule_broken(branch)) is not None:
         raise ContextError(f"the event's branch is not a valid branch name: {rule}; set the 'branch' input")
     same_repository = settings.repository is None or settings.repository.full_name == facts.repository

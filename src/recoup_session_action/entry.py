@@ -92,14 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec.name: value for spec in INPUT_SPECS if (value := getattr(args, spec.name.replace("-", "_"))) is not None
     }
     if args.command == "demo":
-        from .demo import main as demo_main  # noqa: PLC0415 (the demo's stand-ins load only for the demo)
-
-        return demo_main()
+        return _demo()
     if under_runner:
         return _action(overrides)
     from .cli import main as cli_main  # noqa: PLC0415
 
     return cli_main(overrides, as_json=args.json, verbose=args.verbose)
+
+
+def _demo() -> int:
+    try:
+        from .standins.demo import main as demo_main  # noqa: PLC0415 (the stand-ins load only for the demo)
+    except ImportError:
+        print("The demo is not part of the image: run it from a clone (see the README's quickstart).", file=sys.stderr)
+        return 2
+    return demo_main()
 
 
 def _action(overrides: Mapping[str, str]) -> int:

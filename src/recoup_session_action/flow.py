@@ -1,7 +1,9 @@
 """The whole flow, once: inputs + event -> target -> request -> response -> outputs, summary, comment.
 
 The action entry point, the command line and the demo all call `run`; each hands it the raw inputs, a way
-to learn the event facts, and a `Reporter` that speaks to a runner or to a terminal.
+to learn the event facts, and a `Reporter` that speaks to a runner or to a terminal. `Seams` are where tests
+(and the demo) put something else in place of the network: an httpx transport for Recoupable, a `GitHubApi`
+for GitHub.
 """
 
 from __future__ import annotations
@@ -9,28 +11,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from .context import (
-    DEPENDABOT_LOGIN,
-    ContextError,
-    EventFacts,
-    RunnerEnv,
-    Target,
-    apply_inputs,
-)
-from .inputs import SECRET_INPUTS, CommentMode, InputError, Settings, parse_settings
-from .models import CreateSessionRequest, build_request
-from .report import CommentResult, Outcome, State, comment_summary, outputs, session_url, summary
+from .context import EventFacts, RunnerEnv, Target, apply_inputs
+from .errors import ApiFailure, ContextError, GitHubError, InputError
+from .github_rules import DEPENDABOT_LOGIN
+from .hints import FORK_RECIPE
+from .inputs import SECRET_INPUTS, CommentMode, Settings, parse_settings
+from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
+from .recoupable_models import CreateSessionRequest
+from .summary import comment_summary, summary
 from .text import redact
 
-COMMENT_OUTPUTS = ("comment-id", "comment-url", "pr-number")
-FORK_RECIPE = "see the README's workflow_run recipe to run it for forks with secrets kept safe"
+if TYPE_CHECKING:
+    import httpx
+
+    from .github_api import GitHubAccess, GitHubApi, OpenGitHub
 
 
 class Reporter(Protocol):
     def info(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
     def notice(self, text: str, title: str | None = None) -> None: ...
     def warning(self, text: str, title: str | None = None) -> None: ...
     def error(self, text: str, title: str | None = None) -> None: ...
@@ -42,10 +43,31 @@ class Reporter(Protocol):
 FactsReader = Callable[[], EventFacts]
 
 
-def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter) -> int:
+@dataclass(frozen=True)
+class Seams:
+    """What reaches the two APIs. None means the real thing: httpx's own transport, PyGithub's `GitHubRepo`."""
+
+    recoupable_transport: httpx.BaseTransport | None = None
+    open_github: OpenGitHub | None = None
+
+    def github(self, access: GitHubAccess) -> GitHubApi:
+        if self.open_github is not None:
+            return self.open_github(access)
+        from .github_client import GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
+
+        return GitHubRepo(access)
+
+
+def run(
+    raw_inputs: Mapping[str, str],
+    env: RunnerEnv,
+    read_facts: FactsReader,
+    reporter: Reporter,
+    seams: Seams = Seams(),
+) -> int:
     """Create one session as the inputs and the event say; report it. Returns the exit code."""
     try:
-        return _run(raw_inputs, env, read_facts, reporter)
+        return _run(raw_inputs, env, read_facts, reporter, seams)
     except Exception as error:  # a bug must still end in one line, outputs and a summary
         first_line = str(error).splitlines()[0] if str(error) else ""
         text = redact(first_line, (raw_inputs.get(name, "").strip() for name in SECRET_INPUTS))
@@ -53,7 +75,9 @@ def run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, 
         return _finish(reporter, Outcome(state=State.FAILED, message=message))
 
 
-def _run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter) -> int:
+def _run(
+    raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter, seams: Seams
+) -> int:
     try:
         settings = parse_settings(raw_inputs)
     except InputError as error:
@@ -63,7 +87,7 @@ def _run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader,
         skip = _skip_reason(facts, settings)
         if skip is not None:
             return _finish(reporter, Outcome(state=State.SKIPPED, message=skip))
-        target = _resolve_target(facts, settings, env)
+        target = _resolve_target(facts, settings, env, seams)
     except (ContextError, InputError) as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
     request = build_request(settings, target)
@@ -75,11 +99,11 @@ def _run(raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader,
             "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
         )
         return _finish(reporter, Outcome(state=State.FAILED, message=message, target=target, request=request))
-    outcome = _create(reporter, settings, target, request)
+    outcome = _create(reporter, settings, target, request, seams)
     exit_code = _finish(reporter, outcome, comment_outputs_follow=outcome.state is State.CREATED)
     if outcome.state is not State.CREATED:
         return exit_code
-    return _comment(reporter, settings, env, outcome)
+    return _comment(reporter, settings, env, outcome, seams)
 
 
 def _skip_reason(facts: EventFacts, settings: Settings) -> str | None:
@@ -107,28 +131,19 @@ def _secrets_withheld(facts: EventFacts) -> bool:
     return by_dependabot or from_fork
 
 
-def _resolve_target(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Target:
+def _resolve_target(facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams) -> Target:
     if facts.pull_request_to_fetch is not None:
-        facts = _complete_from_pull_request(facts, settings, env)
+        facts = _complete_from_pull_request(facts, settings, env, seams)
     return apply_inputs(facts, settings, env)
 
 
-def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: RunnerEnv) -> EventFacts:
-    if settings.github_token is None:
-        raise ContextError("an issue_comment on a pull request needs github-token to read the pull request's branch")
-    from .comment import GitHubError, GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
-
+def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams) -> EventFacts:
     assert facts.pull_request_to_fetch is not None
-    api_key = settings.api_key.get_secret_value() if settings.api_key else ""
-    repo = GitHubRepo(
-        env.api_url,
-        settings.github_token.get_secret_value(),
-        facts.repository or env.repository,
-        timeout_seconds=settings.timeout_seconds,
-        secrets=[api_key],
-    )
+    access = _github_access(settings, env, facts.repository or env.repository)
+    if access is None:
+        raise ContextError("an issue_comment on a pull request needs github-token to read the pull request's branch")
     try:
-        return repo.complete_facts(facts, facts.pull_request_to_fetch)
+        return seams.github(access).complete_facts(facts, facts.pull_request_to_fetch)
     except GitHubError as error:
         raise ContextError(f"could not read pull request #{facts.pull_request_to_fetch}: {error}") from None
 
@@ -140,8 +155,42 @@ def _log_request(reporter: Reporter, settings: Settings, request: CreateSessionR
         reporter.info(json.dumps(request.body(), indent=2, ensure_ascii=False))
 
 
-def _create(reporter: Reporter, settings: Settings, target: Target, request: CreateSessionRequest) -> Outcome:
-    from .client import ApiFailure, RecoupableClient  # noqa: PLC0415 (no HTTP client for a dry run)
+def _github_access(settings: Settings, env: RunnerEnv, full_name: str) -> GitHubAccess | None:
+    """How to reach GitHub for `full_name`, or None without a token."""
+    if settings.github_token is None:
+        return None
+    from .github_api import GitHubAccess  # noqa: PLC0415 (a dry run never reaches GitHub)
+
+    api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+    return GitHubAccess(
+        api_url=env.api_url,
+        token=settings.github_token.get_secret_value(),
+        full_name=full_name,
+        timeout_seconds=settings.timeout_seconds,
+        secrets=(api_key,),
+    )
+
+
+def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
+    """The body to send for this target: only what is set."""
+    pull = target.pull_request
+    pull_title = f"{pull.title} (#{pull.number})" if pull and not pull.is_issue and pull.title else None
+    return CreateSessionRequest(
+        title=settings.title or pull_title,
+        repoOwner=target.repository.owner,
+        repoName=target.repository.name,
+        branch=target.branch,
+        cloneUrl=target.clone_url,
+        isNewBranch=True if settings.new_branch else None,
+        sandboxType=settings.sandbox_type,
+        organizationId=settings.organization_id,
+    )
+
+
+def _create(
+    reporter: Reporter, settings: Settings, target: Target, request: CreateSessionRequest, seams: Seams
+) -> Outcome:
+    from .recoupable_client import RecoupableClient  # noqa: PLC0415 (no HTTP client for a dry run)
 
     assert settings.api_key is not None
     api_key = settings.api_key.get_secret_value()
@@ -155,6 +204,7 @@ def _create(reporter: Reporter, settings: Settings, target: Target, request: Cre
         timeout_seconds=settings.timeout_seconds,
         max_retries=settings.max_retries,
         on_retry=log_retry,
+        transport=seams.recoupable_transport,
     ) as client:
         try:
             created = client.create_session(request)
@@ -199,9 +249,9 @@ def _finish(reporter: Reporter, outcome: Outcome, *, comment_outputs_follow: boo
     return 1 if outcome.state is State.FAILED else 0
 
 
-def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome) -> int:
+def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome, seams: Seams) -> int:
     """Keep the pull request's comment up to date; a failure here never loses the session."""
-    result, exit_code = _post_comment(reporter, settings, env, outcome)
+    result, exit_code = _post_comment(reporter, settings, env, outcome, seams)
     done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
     comment_values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
     reporter.set_outputs(comment_values)
@@ -210,18 +260,23 @@ def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Ou
 
 
 def _post_comment(
-    reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome
+    reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome, seams: Seams
 ) -> tuple[CommentResult, int]:
+    assert outcome.target is not None
     if settings.comment is CommentMode.OFF:
         reporter.info("No comment: comment is off.")
         return CommentResult(problem="comment is off"), 0
-    if settings.github_token is None:
+    access = _github_access(settings, env, env.repository or outcome.target.repository.full_name)
+    if access is None:
         reporter.notice("No pull-request comment: github-token is empty.", title="No comment")
         return CommentResult(problem="github-token is empty"), 0
-    from .comment import GitHubError, post_comment  # noqa: PLC0415 (PyGithub only when commenting)
+    from .comment import never_comments, post_comment  # noqa: PLC0415 (the comment's modules only when commenting)
 
+    if settings.pr_number is None and (reason := never_comments(env)) is not None:
+        reporter.info(reason)
+        return CommentResult(problem=reason), 0
     try:
-        result = post_comment(settings, env, outcome)
+        result = post_comment(seams.github(access), settings, env, outcome)
     except GitHubError as error:
         return _comment_failed(reporter, settings, str(error))
     except Exception as error:  # a bug in the comment step must not report a created session as lost

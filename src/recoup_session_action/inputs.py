@@ -18,47 +18,171 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
-from .text import shorten
+from .errors import InputError
+from .github_rules import RepoSlug, check_branch, check_clone_url
+from .text import first_validation_error, quoted
 
 
-class InputError(ValueError):
-    """An input that fails its rule; the message is one line and safe to print."""
+class InputKind(StrEnum):
+    TEXT = "text"
+    BOOLEAN = "boolean"
+    SECRET = "secret"  # noqa: S105 (a kind of input, not a secret)
 
 
 @dataclass(frozen=True)
 class InputSpec:
+    """One input: the single place that names it. action.yml, the README's table, the CLI's flags and the
+    set of boolean inputs all follow these specs (a test fails on any drift)."""
+
     name: str
     default: str
-    secret: bool = False
+    description: str
+    flag_help: str
+    kind: InputKind = InputKind.TEXT
+    runner_default: str | None = None  # what action.yml declares where a runner fills in more than the code does
+
+    @property
+    def action_default(self) -> str:
+        return self.default if self.runner_default is None else self.runner_default
 
 
 INPUT_SPECS: tuple[InputSpec, ...] = (
-    InputSpec("api-key", "", secret=True),
-    InputSpec("api-url", "https://api.recoupable.com"),
-    InputSpec("app-url", "https://chat.recoupable.com"),
-    InputSpec("title", ""),
-    InputSpec("repository", ""),
-    InputSpec("branch", ""),
-    InputSpec("new-branch", "false"),
-    InputSpec("clone-url", ""),
-    InputSpec("sandbox-type", "vercel"),
-    InputSpec("organization-id", ""),
-    InputSpec("github-token", "", secret=True),
-    InputSpec("comment", "update"),
-    InputSpec("comment-tag", "recoup-session"),
-    InputSpec("comment-template", ""),
-    InputSpec("pr-number", ""),
-    InputSpec("allowed-associations", "OWNER,MEMBER,COLLABORATOR"),
-    InputSpec("fail-on-comment-error", "false"),
-    InputSpec("dry-run", "false"),
-    InputSpec("timeout-seconds", "30"),
-    InputSpec("max-retries", "3"),
+    InputSpec(
+        "api-key",
+        "",
+        "Recoupable API key, sent as x-api-key. Masked in the log at once. "
+        "Pass a secret, e.g. ${{ secrets.RECOUP_API_KEY }}.",
+        "Recoupable API key, sent as x-api-key (default: $RECOUP_API_KEY)",
+        InputKind.SECRET,
+    ),
+    InputSpec(
+        "api-url",
+        "https://api.recoupable.com",
+        "Base URL of the Recoupable API (https; plain http only for localhost).",
+        "API base URL (default: https://api.recoupable.com)",
+    ),
+    InputSpec(
+        "app-url",
+        "https://chat.recoupable.com",
+        "Base of the session link, {app-url}/sessions/{session id}/chats/{chat id}.",
+        "base of the session link (default: https://chat.recoupable.com)",
+    ),
+    InputSpec(
+        "title",
+        "",
+        'Session title. Empty means "{PR title} (#{number})" on a pull request, otherwise the server chooses.',
+        "session title (default: '{PR title} (#{number})' on a pull request, else chosen by the server)",
+    ),
+    InputSpec(
+        "repository",
+        "",
+        "Repository as owner/name. Empty means from the event "
+        "(for a pull request, the head repository, a fork included).",
+        "owner/name (default: from the event, or the origin remote)",
+    ),
+    InputSpec(
+        "branch",
+        "",
+        "Branch for the session. Empty means from the event (for a pull request, its head branch).",
+        "branch (default: from the event, or the current branch)",
+    ),
+    InputSpec(
+        "new-branch",
+        "false",
+        "Whether the server should create a new branch for the session (isNewBranch).",
+        "let the server create a new branch (isNewBranch: true)",
+        InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "clone-url",
+        "",
+        "Clone URL. Empty means the repository's clone_url from the event, else {server}/{owner}/{name}.git.",
+        "clone URL (default: from the event, or the origin remote)",
+    ),
+    InputSpec(
+        "sandbox-type",
+        "vercel",
+        "Sandbox provider; the API accepts only vercel.",
+        "sandbox provider (default: vercel, the only one the API accepts)",
+    ),
+    InputSpec(
+        "organization-id",
+        "",
+        "Recoupable organization id (a UUID) to create the session in; empty for a personal session.",
+        "Recoupable organization UUID",
+    ),
+    InputSpec(
+        "github-token",
+        "",
+        "GitHub token used to read the pull request and write the comment. Empty skips the comment.",
+        "GitHub token for the pull-request comment (default: $GITHUB_TOKEN)",
+        InputKind.SECRET,
+        runner_default="${{ github.token }}",
+    ),
+    InputSpec(
+        "comment",
+        "update",
+        "Pull-request comment mode. update keeps one comment up to date, create adds one per run, "
+        "off makes no GitHub call.",
+        "update (one sticky comment), create (a new one each run) or off "
+        "(default outside a runner: off, or update with --pr-number)",
+    ),
+    InputSpec(
+        "comment-tag",
+        "recoup-session",
+        "Tag that identifies this action's comment; steps with different tags keep different comments.",
+        "tag that identifies this action's comment (default: recoup-session)",
+    ),
+    InputSpec(
+        "comment-template",
+        "",
+        "Optional Markdown for the comment with {session_url}, {session_id}, {chat_id}, {repository}, {branch}, "
+        "{status} and {run_url} placeholders.",
+        "Markdown template with {session_url} {session_id} {chat_id} {repository} {branch} {status} {run_url}",
+    ),
+    InputSpec(
+        "pr-number",
+        "",
+        "Pull request (or issue) number to comment on, overriding the one found from the event.",
+        "pull request (or issue) to comment on, overriding the event; outside a runner it turns the comment on",
+    ),
+    InputSpec(
+        "allowed-associations",
+        "OWNER,MEMBER,COLLABORATOR",
+        "On issue_comment, the comment author associations allowed to start a session (comma-separated).",
+        "comma-separated author associations allowed to trigger on issue_comment (default: OWNER,MEMBER,COLLABORATOR)",
+    ),
+    InputSpec(
+        "fail-on-comment-error",
+        "false",
+        "Whether a failed comment fails the step (the session is kept and reported either way).",
+        "exit 1 when the comment fails (the session is kept either way)",
+        InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "dry-run",
+        "false",
+        "Resolve and validate everything, print the request and the outputs it would set, and send nothing.",
+        "resolve and validate everything, print the request and outputs, send nothing",
+        InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "timeout-seconds",
+        "30",
+        "Total time allowed for the API call, retries included.",
+        "total time for the API call, retries included (default: 30)",
+    ),
+    InputSpec(
+        "max-retries",
+        "3",
+        "Retries after the first attempt, made only where the session was certainly not created.",
+        "retries after the first attempt, only where no session can have been made (default: 3)",
+    ),
 )
-SECRET_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.secret)
-BOOLEAN_INPUTS = frozenset({"new-branch", "fail-on-comment-error", "dry-run"})
+SECRET_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.SECRET)
+BOOLEAN_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.BOOLEAN)
 
 MAX_TITLE_LENGTH = 300
-MAX_BRANCH_LENGTH = 255
 COMMENT_PLACEHOLDERS = frozenset({"session_url", "session_id", "chat_id", "repository", "branch", "status", "run_url"})
 AUTHOR_ASSOCIATIONS = frozenset(
     {
@@ -73,84 +197,14 @@ AUTHOR_ASSOCIATIONS = frozenset(
     }
 )
 
-_OWNER = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9_])?$")
-_REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _COMMENT_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_SCP_LIKE_URL = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-_WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 class CommentMode(StrEnum):
     UPDATE = "update"
     CREATE = "create"
     OFF = "off"
-
-
-class RepoSlug(BaseModel):
-    """`owner/name` of a GitHub repository, checked by GitHub's naming rules."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    owner: str
-    name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-    @classmethod
-    def parse(cls, text: str) -> RepoSlug:
-        owner, slash, name = text.partition("/")
-        if not slash:
-            raise ValueError(f"{text!r} is not of the form owner/name")
-        return cls(owner=check_owner(owner), name=check_repo_name(name))
-
-
-def check_owner(owner: str) -> str:
-    if not _OWNER.match(owner):
-        raise ValueError(
-            f"owner {owner!r} is not a GitHub account name (1-39 letters, digits, '-' or '_', "
-            "not starting or ending with '-')"
-        )
-    return owner
-
-
-def check_repo_name(name: str) -> str:
-    if not _REPO_NAME.match(name) or name in {".", ".."}:
-        raise ValueError(
-            f"repository name {name!r} is not a GitHub repository name (1-100 letters, digits, '.', '-' or '_')"
-        )
-    return name
-
-
-def branch_rule_broken(branch: str) -> str | None:
-    """The first `git check-ref-format --branch` rule that `branch` breaks, or None."""
-    rules: tuple[tuple[bool, str], ...] = (
-        (not branch, "it is empty"),
-        (len(branch) > MAX_BRANCH_LENGTH, f"it is longer than {MAX_BRANCH_LENGTH} characters"),
-        (branch.startswith("-"), "it starts with '-'"),
-        (branch == "@", "it is '@'"),
-        (
-            _BRANCH_FORBIDDEN.search(branch) is not None,
-            "it contains a space, a control character or one of ~^:?*[\\",
-        ),
-        (".." in branch, "it contains '..'"),
-        ("@{" in branch, "it contains '@{'"),
-        (branch.startswith("/") or branch.endswith("/") or "//" in branch, "it has an empty path component"),
-        (branch.endswith("."), "it ends with '.'"),
-        (any(part.startswith(".") for part in branch.split("/")), "a path component starts with '.'"),
-        (any(part.endswith(".lock") for part in branch.split("/")), "a path component ends with '.lock'"),
-    )
-    return next((rule for broken, rule in rules if broken), None)
-
-
-def check_branch(branch: str) -> str:
-    rule = branch_rule_broken(branch)
-    if rule is not None:
-        raise ValueError(f"{_shown(branch)} is not a valid branch name: {rule} (git check-ref-format rules)")
-    return branch
 
 
 def is_loopback_host(host: str) -> bool:
@@ -165,30 +219,14 @@ def is_loopback_host(host: str) -> bool:
 def check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"{_shown(url)} is not an http(s) URL such as https://api.recoupable.com")
+        raise ValueError(f"{quoted(url)} is not an http(s) URL such as https://api.recoupable.com")
     if parts.username or parts.password:
         raise ValueError(f"{parts.scheme}://{parts.hostname}/... must not carry credentials in the URL")
     if parts.query or parts.fragment:
-        raise ValueError(f"{_shown(url)} must not have a query or fragment")
+        raise ValueError(f"{quoted(url)} must not have a query or fragment")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ValueError(f"{_shown(url)} must use https (plain http is allowed only for localhost)")
+        raise ValueError(f"{quoted(url)} must use https (plain http is allowed only for localhost)")
     return url.rstrip("/")
-
-
-def check_clone_url(url: str) -> str:
-    if _WHITESPACE_OR_CONTROL.search(url):
-        raise ValueError(f"{_shown(url)} contains a space or a control character")
-    if _SCP_LIKE_URL.match(url):
-        return url
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https", "ssh", "git"} or not parts.hostname or not parts.path.strip("/"):
-        raise ValueError(
-            f"{_shown(url)} is not a clone URL "
-            "(https://host/owner/name.git, ssh://..., git://... or git@host:owner/name.git)"
-        )
-    if parts.password or (parts.username and parts.scheme in {"http", "https"}):
-        raise ValueError("the clone URL must not carry credentials")
-    return url
 
 
 def check_title(title: str) -> str:
@@ -212,25 +250,25 @@ def parse_bool(text: str) -> bool:
         return True
     if text in {"false", "False", "FALSE"}:
         return False
-    raise ValueError(f"{_shown(text)} is not a boolean (use true or false)")
+    raise ValueError(f"{quoted(text)} is not a boolean (use true or false)")
 
 
 def parse_uuid(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise ValueError(f"{_shown(text)} is not a UUID such as 123e4567-e89b-12d3-a456-426614174000") from None
+        raise ValueError(f"{quoted(text)} is not a UUID such as 123e4567-e89b-12d3-a456-426614174000") from None
 
 
 def parse_positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{_shown(text)} is not a positive whole number")
+        raise ValueError(f"{quoted(text)} is not a positive whole number")
     return int(text)
 
 
 def parse_retries(text: str) -> int:
     if not text.isdigit() or int(text) > 10:
-        raise ValueError(f"{_shown(text)} is not a whole number from 0 to 10")
+        raise ValueError(f"{quoted(text)} is not a whole number from 0 to 10")
     return int(text)
 
 
@@ -240,7 +278,7 @@ def parse_timeout(text: str) -> float:
     except ValueError:
         seconds = float("nan")
     if not 0 < seconds <= 600:
-        raise ValueError(f"{_shown(text)} is not a number of seconds above 0 and at most 600")
+        raise ValueError(f"{quoted(text)} is not a number of seconds above 0 and at most 600")
     return seconds
 
 
@@ -248,12 +286,12 @@ def parse_comment_mode(text: str) -> CommentMode:
     try:
         return CommentMode(text)
     except ValueError:
-        raise ValueError(f"{_shown(text)} is not one of update, create, off") from None
+        raise ValueError(f"{quoted(text)} is not one of update, create, off") from None
 
 
 def parse_comment_tag(text: str) -> str:
     if not _COMMENT_TAG.match(text):
-        raise ValueError(f"{_shown(text)} is not 1-64 letters, digits, '.', '-' or '_'")
+        raise ValueError(f"{quoted(text)} is not 1-64 letters, digits, '.', '-' or '_'")
     return text
 
 
@@ -262,19 +300,14 @@ def parse_associations(text: str) -> frozenset[str]:
     unknown = sorted(names - AUTHOR_ASSOCIATIONS)
     if unknown or not names:
         allowed = ", ".join(sorted(AUTHOR_ASSOCIATIONS))
-        raise ValueError(f"{_shown(text)} must be a comma-separated list of: {allowed}")
+        raise ValueError(f"{quoted(text)} must be a comma-separated list of: {allowed}")
     return names
 
 
 def parse_sandbox_type(text: str) -> Literal["vercel"]:
     if text != "vercel":
-        raise ValueError(f"{_shown(text)} is not a sandbox type the API accepts (only vercel)")
+        raise ValueError(f"{quoted(text)} is not a sandbox type the API accepts (only vercel)")
     return "vercel"
-
-
-def _shown(value: str, limit: int = 80) -> str:
-    """A value quoted for an error message, cut short so a hostile value cannot flood the log."""
-    return repr(shorten(value, limit))
 
 
 def _optional(parser: Any) -> Any:
@@ -317,7 +350,7 @@ def parse_settings(raw: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     for spec in INPUT_SPECS:
         text = raw.get(spec.name, "").strip() or spec.default
-        values[spec.name] = (SecretStr(text) if text else None) if spec.secret else text
+        values[spec.name] = (SecretStr(text) if text else None) if spec.kind is InputKind.SECRET else text
     try:
         return Settings.model_validate(values)
     except ValidationError as error:
@@ -325,7 +358,5 @@ def parse_settings(raw: Mapping[str, str]) -> Settings:
 
 
 def _first_error_line(error: ValidationError) -> str:
-    first = error.errors(include_url=False, include_input=False)[0]
-    name = str(first["loc"][0]) if first["loc"] else "input"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"Input '{name}': {message}."
+    where, message, _ = first_validation_error(error)
+    return f"Input '{where.partition('.')[0] or 'input'}': {message}."

@@ -79,20 +79,17 @@ class RunnerReporter:
         output_path: str | None,
         summary_path: str | None,
         *,
-        debug: bool,
         secrets: Iterable[str] = (),
     ) -> None:
         self._stream = stream
         self._output_path = output_path
         self._summary_path = summary_path
-        self._debug = debug
         self._secrets = tuple(line for secret in secrets for line in _secret_lines(secret))
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], stream: TextIO, *, secrets: Iterable[str] = ()) -> RunnerReporter:
-        debug = environ.get("RUNNER_DEBUG") == "1" or environ.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
         output, summary = environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY")
-        return cls(stream, output, summary, debug=debug, secrets=secrets)
+        return cls(stream, output, summary, secrets=secrets)
 
     def info(self, text: str) -> None:
         """A plain log line. Untrusted text cannot start a workflow command: if any line would, the block is
@@ -103,10 +100,6 @@ class RunnerReporter:
             self._write(f"::stop-commands::{token}\n{text}\n::{token}::\n")
         else:
             self._write(f"{text}\n")
-
-    def debug(self, text: str) -> None:
-        if self._debug:
-            self._command("debug", text)
 
     def notice(self, text: str, title: str | None = None) -> None:
         self._command("notice", text, title)

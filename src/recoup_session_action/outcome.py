@@ -1,34 +1,37 @@
-"""What a run tells the user: the `Outcome`, the step outputs and the job summary. Pure functions."""
+"""What a run learned (`Outcome`) and the step outputs it sets. Pure functions."""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
-from . import markdown
 from .context import Target
-from .models import CreateSessionRequest, CreateSessionResponse
+from .recoupable_models import CreateSessionRequest, CreateSessionResponse
 
-OUTPUT_NAMES = (
-    "session-id",
-    "chat-id",
-    "session-url",
-    "status",
-    "lifecycle-state",
-    "repository",
-    "branch",
-    "clone-url",
-    "pr-number",
-    "comment-id",
-    "comment-url",
-    "skipped",
-    "outcome",
-    "error",
-    "response",
-)
+OUTPUTS: dict[str, str] = {
+    "session-id": "Id of the created session.",
+    "chat-id": "Id of the session's first chat.",
+    "session-url": "Link that opens the session, {app-url}/sessions/{session-id}/chats/{chat-id}.",
+    "status": "Session status as the API reports it (running for a new session).",
+    "lifecycle-state": "Session lifecycle state as the API reports it (provisioning for a new session).",
+    "repository": "Repository (owner/name) as the session reports it; empty when the API does not report one.",
+    "branch": "Branch as the session reports it; empty when the API does not report one.",
+    "clone-url": "Clone URL as the session reports it; empty when the API does not report one.",
+    "pr-number": "Pull request (or issue) the run is about; empty when there is none.",
+    "comment-id": "Id of the pull-request comment written or updated; empty when none.",
+    "comment-url": "Link to the pull-request comment; empty when none.",
+    "skipped": "true when the action skipped on purpose (deleted branch, commenter not allowed, no secrets on a "
+    "fork), else false.",
+    "outcome": "What happened, one of created, skipped, dry-run, failed.",
+    "error": "One-line reason when outcome is failed; empty otherwise.",
+    "response": "The API's whole response body as compact JSON.",
+}
+"""Every output and its description: action.yml and the README's table follow this (a test fails on drift)."""
+OUTPUT_NAMES = tuple(OUTPUTS)
+COMMENT_OUTPUTS = ("comment-id", "comment-url", "pr-number")
+"""The outputs the comment step sets, after the others."""
 
 
 class State(StrEnum):
@@ -123,67 +126,3 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         if outcome.comment.pr_number is not None:
             values["pr-number"] = str(outcome.comment.pr_number)
     return values
-
-
-def summary(outcome: Outcome) -> str:
-    """The job summary: a heading that says what happened, then the facts."""
-    heading = {
-        State.CREATED: "Recoupable session created",
-        State.SKIPPED: "Recoupable session skipped",
-        State.DRY_RUN: "Recoupable session: dry run (nothing sent)",
-        State.FAILED: "Recoupable session not created",
-    }[outcome.state]
-    parts = [f"### {heading}\n\n"]
-    if outcome.message:
-        parts.append(f"{markdown.text(outcome.message, limit=1000)}\n\n")
-    if outcome.response is not None and outcome.session_url:
-        parts.append(f"**{markdown.link('Open the session', outcome.session_url)}**\n\n")
-    parts.append(markdown.table(_summary_rows(outcome)))
-    for mismatch in outcome.mismatches:
-        parts.append(f"\n> [!WARNING]\n> {markdown.text(mismatch)}\n")
-    if outcome.outcome_unknown:
-        parts.append(
-            "\n> [!CAUTION]\n> A session may have been created anyway (the API has no idempotency key): "
-            "look in Recoupable before running this again.\n"
-        )
-    if outcome.state is State.DRY_RUN and outcome.request is not None:
-        body = json.dumps(outcome.request.body(), indent=2, ensure_ascii=False)
-        parts.append(f"\nRequest that would be sent:\n\n```json\n{body.replace('```', '` ` `')}\n```\n")
-    return "".join(parts) + "\n"
-
-
-def comment_summary(outcome: Outcome) -> str:
-    """The line added to the summary once the pull-request comment step is over."""
-    if outcome.comment is not None and outcome.comment.url:
-        return f"Pull-request comment {outcome.comment.action}: {markdown.link('view it', outcome.comment.url)}\n\n"
-    return f"Pull-request comment: {markdown.text(outcome.comment_note or 'none')}\n\n"
-
-
-def _summary_rows(outcome: Outcome) -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    target, request, response = outcome.target, outcome.request, outcome.response
-    if response is not None:
-        session = response.session
-        rows += [
-            ("Session", markdown.code(session.id)),
-            ("Chat", markdown.code(response.chat.id)),
-            ("Status", markdown.text(session.status or "not reported")),
-            ("Lifecycle state", markdown.text(session.lifecycle_state or "not reported")),
-        ]
-    if target is not None:
-        rows.append(("Repository asked for", markdown.text(target.repository.full_name)))
-        rows.append(("Branch asked for", markdown.text(_branch_asked(target, request))))
-        if target.pull_request is not None:
-            kind = "Issue" if target.pull_request.is_issue else "Pull request"
-            rows.append((kind, f"\\#{target.pull_request.number}"))
-    if response is not None:
-        session = response.session
-        rows.append(("Repository reported", markdown.text(session.repository or "not reported")))
-        rows.append(("Branch reported", markdown.text(session.branch or "not reported")))
-    return rows
-
-
-def _branch_asked(target: Target, request: CreateSessionRequest | None) -> str:
-    if request is not None and request.is_new_branch:
-        return f"a new branch{f' from {target.branch}' if target.branch else ''}"
-    return target.branch or ""

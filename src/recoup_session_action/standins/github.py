@@ -1,6 +1,6 @@
 """A local stand-in of the GitHub REST API endpoints the action calls.
 
-Standard library only: used by the ``demo`` command and by the tests. It listens on 127.0.0.1, records every
+Used by the ``demo`` command and by the tests. It listens on 127.0.0.1, records every
 request and answers like GitHub does (status codes, error bodies, ``Link`` pagination, rate-limit headers) for
 issue comments, pull requests and ``GET /user``.
 """
@@ -22,10 +22,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ..github_rules import COMMENT_LIMIT
 from .loopback import LoopbackServer
 
 DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 - a fake token the stand-in accepts by default
-MAX_COMMENT_LENGTH = 65536
 _DOCS = "https://docs.github.com/rest"
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _RATE_LIMIT = 5000
@@ -164,13 +164,13 @@ def _comment_body(call: _Call) -> str | _Response:
     text = body.get("body") if isinstance(body, dict) else None
     if not isinstance(text, str):
         return call.error(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-    if len(text) <= MAX_COMMENT_LENGTH:
+    if len(text) <= COMMENT_LIMIT:
         return text
     error = {
         "resource": "IssueComment",
         "code": "custom",
         "field": "body",
-        "message": f"body is too long (maximum is {MAX_COMMENT_LENGTH} characters)",
+        "message": f"body is too long (maximum is {COMMENT_LIMIT} characters)",
     }
     doc = call.doc
     failed = {"message": "Validation Failed", "errors": [error], "documentation_url": doc, "status": "422"}

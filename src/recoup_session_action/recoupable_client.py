@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import ssl
 import time
 from collections.abc import Callable
@@ -21,33 +20,18 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import ValidationError
 
-from . import __version__
-from .models import CreateSessionRequest, CreateSessionResponse, ErrorBody
-from .text import redact, shorten
+from . import USER_AGENT
+from .errors import ApiFailure
+from .hints import API_STATUS_FIX_OTHERWISE, API_STATUS_FIXES
+from .recoupable_models import CreateSessionRequest, CreateSessionResponse, ErrorBody
+from .text import first_validation_error, one_line, redact
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
 MAX_SERVER_TEXT = 500
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-USER_AGENT = f"recoup-session-action/{__version__}"
 _RETRYABLE_THROTTLE = frozenset({429, 503})
 _RETRYABLE_ENVELOPE = frozenset({500, 502})
 _REDIRECTS = frozenset({301, 302, 307, 308})
-_HINTS = {
-    400: "check the inputs named above",
-    401: "check the api-key secret: it is missing, wrong or expired",
-    403: "the key may not use this organization: check organization-id",
-    404: "check api-url: it should be the API's base URL, such as https://api.recoupable.com",
-}
-
-
-class ApiFailure(Exception):
-    """The session could not be created (or its creation could not be confirmed)."""
-
-    def __init__(self, message: str, *, status: int | None = None, outcome_unknown: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.outcome_unknown = outcome_unknown
 
 
 @dataclass(frozen=True)
@@ -67,18 +51,20 @@ def _verification(api_url: str) -> ssl.SSLContext | bool:
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, wait: float | None = None, status: int | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
-        self.status = status
 
 
 RetryLog = Callable[[int, str, float], None]
 
 
 class RecoupableClient:
-    """One client per run: one connection pool, reused across retries."""
+    """One client per run: one connection pool, reused across retries.
+
+    `transport` is the seam for tests: any `httpx.BaseTransport` (such as `httpx.MockTransport`) answers in
+    place of the network; left None, httpx connects as configured by the environment (proxies, CA bundle)."""
 
     def __init__(
         self,
@@ -88,6 +74,7 @@ class RecoupableClient:
         timeout_seconds: float,
         max_retries: int,
         on_retry: RetryLog,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._url = f"{api_url}/api/sessions"
         self._origin = _origin(api_url)
@@ -100,6 +87,7 @@ class RecoupableClient:
             trust_env=True,
             verify=_verification(api_url),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
         )
 
     def __enter__(self) -> RecoupableClient:
@@ -124,15 +112,10 @@ class RecoupableClient:
         remaining = deadline - time.monotonic()
         if attempt > self._max_retries:
             attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
-            raise ApiFailure(
-                f"{retry.reason}; gave up after {attempts} (max-retries: {self._max_retries})", status=retry.status
-            )
+            raise ApiFailure(f"{retry.reason}; gave up after {attempts} (max-retries: {self._max_retries})")
         wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
         if wait >= remaining:
-            raise ApiFailure(
-                f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}",
-                status=retry.status,
-            )
+            raise ApiFailure(f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}")
         return wait
 
     def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
@@ -142,12 +125,12 @@ class RecoupableClient:
             if status not in _REDIRECTS:
                 return self._read_answer(status, headers, body, attempt)
             url = self._same_origin_location(url, headers.get("location", ""))
-        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url", status=status)
+        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url")
 
     def _send(self, url: str, content: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ApiFailure(f"timed out after timeout-seconds: {self._timeout_seconds:g}", outcome_unknown=False)
+            raise ApiFailure(f"timed out after timeout-seconds: {self._timeout_seconds:g}")
         headers = {"x-api-key": self._api_key, "Content-Type": "application/json"}
         try:
             with self._http.stream(
@@ -186,31 +169,28 @@ class RecoupableClient:
             )
         error = _error_body(body)
         if status in _RETRYABLE_THROTTLE:
-            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")), status)
+            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))
         if status in _RETRYABLE_ENVELOPE and error is not None:
-            raise _Retry(f"the API answered {status}: {self._server_text(error.text)}", status=status)
+            raise _Retry(f"the API answered {status}: {self._server_text(error.text)}")
         if status >= 500:
             what = f": {self._server_text(error.text)}" if error else " with a page that is not the API's JSON"
             raise ApiFailure(
                 f"the API answered {status}{what}; the outcome is unknown and a session may exist",
-                status=status,
                 outcome_unknown=True,
             )
         reason = self._server_text(error.text) if error else "no JSON error body"
-        hint = _HINTS.get(status, "check the inputs and api-url")
-        raise ApiFailure(f"the API refused the request with {status}: {reason}; {hint}", status=status)
+        hint = API_STATUS_FIXES.get(status, API_STATUS_FIX_OTHERWISE)
+        raise ApiFailure(f"the API refused the request with {status}: {reason}; {hint}")
 
     def _parse_success(self, status: int, body: bytes) -> CreateSessionResponse:
         try:
             return CreateSessionResponse.model_validate_json(body)
         except ValidationError as error:
-            first = error.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            problem = "is not JSON" if first["type"] == "json_invalid" else f"lacks a valid {where}"
+            where, _, kind = first_validation_error(error)
+            problem = "is not JSON" if kind == "json_invalid" else f"lacks a valid {where or 'body'}"
             raise ApiFailure(
                 f"the API answered {status} but its body {problem}; a session was probably created but cannot be "
                 "identified",
-                status=status,
                 outcome_unknown=True,
             ) from None
 
@@ -223,7 +203,7 @@ class RecoupableClient:
 
     def _server_text(self, text: str) -> str:
         """A server's message, untrusted: redacted, on one line, bounded."""
-        return shorten(_CONTROL.sub(" ", self.redact(text)).strip(), MAX_SERVER_TEXT)
+        return one_line(self.redact(text), MAX_SERVER_TEXT)
 
 
 def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: float) -> bytes:
@@ -236,7 +216,6 @@ def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: fl
             raise ApiFailure(
                 f"the API answered {response.status_code} but its body did not arrive within timeout-seconds: "
                 f"{timeout_seconds:g}" + ("; the outcome is unknown and a session may exist" if unknown else ""),
-                status=response.status_code,
                 outcome_unknown=unknown,
             )
         size += len(chunk)
@@ -249,7 +228,6 @@ def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: fl
             raise ApiFailure(
                 f"the API answered {response.status_code} with a body over {MAX_BODY_BYTES // 1024} KiB; "
                 f"stopped reading it{consequence}",
-                status=response.status_code,
                 outcome_unknown=_may_have_created(response.status_code),
             )
         chunks.append(chunk)

@@ -10,45 +10,15 @@ from __future__ import annotations
 import io
 import tempfile
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from .context import RunnerEnv, load_event, resolve_event
-from .flow import run
-from .github_standin import DEMO_TOKEN, GitHubStandIn
-from .recoupable_standin import DEMO_API_KEY, RecoupableStandIn
-from .runner import RunnerReporter, parse_output_file
-from .text import shorten
-
-OWNER, REPO, NUMBER = "octo-org", "demo-app", 7
-
-
-@dataclass(frozen=True)
-class SampleWorld:
-    """The bundled sample pull_request event and both stand-ins, seeded with its pull request."""
-
-    event_path: str
-    api: RecoupableStandIn
-    github: GitHubStandIn
-
-
-@contextmanager
-def sample_world() -> Iterator[SampleWorld]:
-    sample = resources.files(__package__).joinpath("samples/pull_request.json")
-    with resources.as_file(sample) as event_path, RecoupableStandIn() as api, GitHubStandIn() as github:
-        github.add_pull(
-            OWNER,
-            REPO,
-            NUMBER,
-            title="Add a login page",
-            head_ref="feature/login",
-            head_sha="4f1b2c3d4e5f60718293a4b5c6d7e8f901234567",
-            head_full_name=f"{OWNER}/{REPO}",
-        )
-        yield SampleWorld(str(event_path), api, github)
+from ..context import RunnerEnv, load_event, resolve_event
+from ..flow import run
+from ..runner import RunnerReporter, parse_output_file
+from ..text import shorten
+from .github import DEMO_TOKEN
+from .recoupable import DEMO_API_KEY
+from .world import NUMBER, OWNER, REPO, sample_world
 
 
 def main() -> int:
@@ -84,7 +54,7 @@ def _run_once(attempt: int, folder: Path, event_path: str, api_url: str, github_
     )
     inputs = {"api-key": DEMO_API_KEY, "api-url": api_url, "github-token": DEMO_TOKEN}
     log = io.StringIO()
-    reporter = RunnerReporter(log, str(output_file), str(summary_file), debug=False)
+    reporter = RunnerReporter(log, str(output_file), str(summary_file))
     code = run(inputs, env, lambda: resolve_event(env, load_event(env.event_path)), reporter)
     _say(f"Run {attempt}: exit code {code}. The action's log:")
     print(textwrap.indent(log.getvalue(), "    "))

@@ -11,9 +11,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .context import Target
-from .inputs import Settings
-
 
 class CreateSessionRequest(BaseModel):
     """Body of `POST /api/sessions`; fields left None are not sent."""
@@ -84,24 +81,3 @@ class ErrorBody(_Lenient):
         if self.missing_fields:
             text += f" (fields: {', '.join(self.missing_fields)})"
         return text
-
-
-def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
-    """The body to send for this target: only what is set."""
-    return CreateSessionRequest(
-        title=settings.title or _pull_request_title(target),
-        repoOwner=target.repository.owner,
-        repoName=target.repository.name,
-        branch=target.branch,
-        cloneUrl=target.clone_url,
-        isNewBranch=True if settings.new_branch else None,
-        sandboxType=settings.sandbox_type,
-        organizationId=settings.organization_id,
-    )
-
-
-def _pull_request_title(target: Target) -> str | None:
-    pull = target.pull_request
-    if pull is None or pull.is_issue or not pull.title:
-        return None
-    return f"{pull.title} (#{pull.number})"

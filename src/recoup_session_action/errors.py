@@ -1,0 +1,39 @@
+"""Every way a run can fail, in one place, and what each becomes.
+
+    Exception
+     +-- InputError      an input breaks its rule            -> outcome failed, exit 1, nothing sent
+     +-- ContextError    the event or checkout says too little -> outcome failed, exit 1, nothing sent
+     +-- ApiFailure      the Recoupable API refused, broke or   -> outcome failed, exit 1; `outcome_unknown`
+     |                   could not be reached                      adds "a session may exist" everywhere
+     +-- GitHubError     a GitHub call failed                   -> before the session: like ContextError;
+          +-- GitHubGone GitHub answered 404                       after it: a warning, the session is kept
+
+Every message is one line, safe to print: no secret, no traceback. Any other exception is a bug: the flow
+still ends it in one line, outputs and a summary, and asks for a report.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """An input that fails its rule; the message names the input and the rule, never a secret's value."""
+
+
+class ContextError(ValueError):
+    """The event (or the local checkout) does not say enough, or says something invalid."""
+
+
+class ApiFailure(Exception):
+    """The session could not be created (or its creation could not be confirmed)."""
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+
+class GitHubError(Exception):
+    """A GitHub call failed; the message names the fix where there is one."""
+
+
+class GitHubGone(GitHubError):
+    """GitHub answered 404: the thing asked for does not exist (or the token may not see it)."""

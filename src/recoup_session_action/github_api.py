@@ -1,0 +1,53 @@
+"""The seam to GitHub: what the action asks of it (`GitHubApi`), and the plain records it gets back.
+
+The flow and the sticky-comment logic speak only to a `GitHubApi`. `github_client.GitHubRepo` is the real one
+(PyGithub); tests may hand the flow any other. Nothing here imports PyGithub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .context import EventFacts
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    """A comment on an issue or pull request, as far as this action reads one."""
+
+    id: int
+    body: str
+    html_url: str
+    author: str | None
+    author_is_bot: bool
+    created_at: datetime | None
+
+
+class GitHubApi(Protocol):
+    """What the action asks of GitHub, for one repository. Every method raises only `GitHubError`."""
+
+    def complete_facts(self, facts: EventFacts, number: int) -> EventFacts: ...
+    def open_pull_for_commit(self, sha: str, head_full_name: str, branch: str) -> int | None: ...
+    def open_pull_for_branch(self, head_full_name: str, branch: str) -> int | None: ...
+    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]: ...
+    def create_comment(self, number: int, body: str) -> IssueComment: ...
+    def edit_comment(self, comment: IssueComment, body: str) -> None: ...
+    def delete_comment(self, comment: IssueComment) -> None: ...
+    def token_login(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class GitHubAccess:
+    """Where and as whom to reach GitHub: everything needed to open a `GitHubApi` for one repository."""
+
+    api_url: str
+    token: str = field(repr=False)
+    full_name: str
+    timeout_seconds: float
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+OpenGitHub = Callable[[GitHubAccess], GitHubApi]
