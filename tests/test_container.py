@@ -41,7 +41,7 @@ from .conftest import (
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "scripts" / "container-tools.sh"
-TAG = "recoup-session-action:test"
+TAG = os.environ.get("RECOUP_CONTAINER_TAG", "recoup-session-action:test")  # one per worktree when several build
 MAX_RUNTIME_LAYER = 60 * 1000 * 1000  # "at most 60 MB" over the base, read strictly (decimal megabytes)
 VENV_SITE = "/opt/venv/lib/python3.13/site-packages"
 ENTRYPOINT = ["/opt/venv/bin/recoup-session-action"]
