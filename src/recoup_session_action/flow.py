@@ -51,11 +51,14 @@ class Seams:
     open_github: OpenGitHub | None = None
 
     def github(self, access: GitHubAccess) -> GitHubApi:
+        """The `GitHubApi` for `access`; whichever it is, no secret reaches a comment it writes."""
+        from .github_api import RedactingGitHub  # noqa: PLC0415 (a dry run never reaches GitHub)
+
         if self.open_github is not None:
-            return self.open_github(access)
+            return RedactingGitHub(self.open_github(access), (access.token, *access.secrets))
         from .github_client import GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
 
-        return GitHubRepo(access)
+        return RedactingGitHub(GitHubRepo(access), (access.token, *access.secrets))
 
 
 def run(

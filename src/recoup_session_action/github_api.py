@@ -6,12 +6,13 @@ The flow and the sticky-comment logic speak only to a `GitHubApi`. `github_clien
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from .context import EventFacts
+from .text import redact
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,36 @@ class GitHubAccess:
 
 
 OpenGitHub = Callable[[GitHubAccess], GitHubApi]
+
+
+class RedactingGitHub:
+    """A `GitHubApi` that takes every secret, in any form (see `text.redact`), out of the comment bodies it writes:
+    the last step before a public comment, whatever the body was made from."""
+
+    def __init__(self, api: GitHubApi, secrets: Iterable[str]) -> None:
+        self._api = api
+        self._secrets = tuple(secret for secret in secrets if secret)
+
+    def complete_facts(self, facts: EventFacts, number: int) -> EventFacts:
+        return self._api.complete_facts(facts, number)
+
+    def open_pull_for_commit(self, sha: str, head_full_name: str, branch: str) -> int | None:
+        return self._api.open_pull_for_commit(sha, head_full_name, branch)
+
+    def open_pull_for_branch(self, head_full_name: str, branch: str) -> int | None:
+        return self._api.open_pull_for_branch(head_full_name, branch)
+
+    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]:
+        return self._api.comments(number, since)
+
+    def create_comment(self, number: int, body: str) -> IssueComment:
+        return self._api.create_comment(number, redact(body, self._secrets))
+
+    def edit_comment(self, comment: IssueComment, body: str) -> None:
+        self._api.edit_comment(comment, redact(body, self._secrets))
+
+    def delete_comment(self, comment: IssueComment) -> None:
+        self._api.delete_comment(comment)
+
+    def token_login(self) -> str | None:
+        return self._api.token_login()

@@ -345,11 +345,26 @@ class Settings(BaseModel):
     max_retries: Annotated[int, _required(parse_retries)] = Field(alias="max-retries")
 
 
+def secret_rule_broken(secret: str) -> str | None:
+    """Why `secret` cannot be sent as an HTTP header value, or None. Never says what the secret is."""
+    if any(char in "\r\n\u2028\u2029" for char in secret):
+        return "it holds a line break"
+    if any(char.isspace() for char in secret):
+        return "it holds a space or another blank"
+    if not all("!" <= char <= "~" for char in secret):
+        return "it holds a character that is not printable ASCII"
+    return None
+
+
 def parse_settings(raw: Mapping[str, str]) -> Settings:
     """Validate raw input text (keyed by input name; missing or empty means the default)."""
     values: dict[str, Any] = {}
     for spec in INPUT_SPECS:
         text = raw.get(spec.name, "").strip() or spec.default
+        if spec.kind is InputKind.SECRET and (rule := secret_rule_broken(text)) is not None:
+            raise InputError(
+                f"Input '{spec.name}': {rule}; paste the secret again as one line of printable ASCII, nothing else."
+            )
         values[spec.name] = (SecretStr(text) if text else None) if spec.kind is InputKind.SECRET else text
     try:
         return Settings.model_validate(values)

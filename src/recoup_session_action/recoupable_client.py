@@ -140,6 +140,8 @@ class RecoupableClient:
                 return response.status_code, response.headers, self._redact_bytes(body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as error:
             raise _Retry(f"could not connect to {self._origin} ({_describe(error)})") from None
+        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as error:
+            raise ApiFailure(f"could not send the request to {self._origin} ({_describe(error)})") from None
         except httpx.TimeoutException:
             raise ApiFailure(
                 f"no answer from {self._origin} within timeout-seconds: {self._timeout_seconds:g} after the request "
@@ -198,8 +200,10 @@ class RecoupableClient:
         return redact(text, [self._api_key])
 
     def _redact_bytes(self, body: bytes) -> bytes:
-        """The key out of an answer before anything reads it: no output, summary or comment can carry it."""
-        return body.replace(self._api_key.encode(), b"***") if self._api_key else body
+        """The key out of an answer before anything reads it, in any form it was sent in (JSON's `\\u0072` escapes
+        included): no output, summary or comment can carry it. Latin-1 maps each byte to one character and back,
+        so every other byte is kept as it came."""
+        return self.redact(body.decode("latin-1")).encode("latin-1") if self._api_key else body
 
     def _server_text(self, text: str) -> str:
         """A server's message, untrusted: redacted, on one line, bounded."""

@@ -134,9 +134,11 @@ class RunnerReporter:
                 file.write(self._redact(markdown))
 
     def _command(self, name: str, message: str, title: str | None = None) -> None:
-        # Redacted before the command escapes its data, which would hide a secret holding ':', ',' or '%'.
-        properties = {"title": self._redact(title)} if title else {}
-        self._write(f"{Command(name, properties, self._redact(message))}\n")
+        # Redacted after the command escaped its data (the last step before the log), in every escaped form.
+        properties = {"title": title} if title else {}
+        line = str(Command(name, properties, message))
+        prefix = f"::{name}"
+        self._write(f"{prefix}{self._redact(line.removeprefix(prefix))}\n")
 
     def _write(self, text: str) -> None:
         self._stream.write(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -17,11 +18,35 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every non-empty secret replaced by `***`."""
+    """`text` with every non-empty secret replaced by `***`, in whatever form it has reached `text`: raw, or
+    with any of its characters escaped for Markdown or JSON (`\\_`, `\\u005f`), percent-encoded (`%5F`) or
+    written as an HTML character reference (`&#95;`, `&lt;`), in any mix."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = secret_pattern(secret).sub("***", text)
     return text
+
+
+_NAMED_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+# What markdown.text puts after an '@' so that it cannot mention anyone.
+_AFTER_AT = "(?:&#8203;|\u200b)?"
+
+
+@lru_cache(maxsize=16)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """A pattern for `secret` in every form listed in `redact`, each character in any of its forms."""
+    return re.compile("".join(_character_forms(char) for char in secret))
+
+
+def _character_forms(char: str) -> str:
+    code = ord(char)
+    forms = [re.escape(char), re.escape("\\" + char), f"\\\\u(?i:{code:04x})"]
+    if code < 0x80:
+        forms.append(f"%(?i:{code:02x})")
+    forms += [f"&#0*{code};", f"&#(?i:x0*{code:x});"]
+    if char in _NAMED_REFERENCES:
+        forms.append(re.escape(_NAMED_REFERENCES[char]))
+    return f"(?:{'|'.join(forms)})" + (_AFTER_AT if char == "@" else "")
 
 
 def shorten(text: str, limit: int) -> str:
