@@ -174,7 +174,10 @@ def test_tag_push_needs_a_branch(action_runner: RunAction, recoupable: Recoupabl
         ({"comment": "sometimes"}, "Input 'comment': 'sometimes' is not one of update, create, off."),
         ({"timeout-seconds": "0"}, "Input 'timeout-seconds': '0' is not a number of seconds above 0"),
         ({"max-retries": "-1"}, "Input 'max-retries': '-1' is not a whole number from 0 to 10."),
-        ({"pr-number": "#3"}, "Input 'pr-number': '#3' is not a positive whole number."),
+        (
+            {"pr-number": "#3"},
+            "Input 'pr-number': '#3' is not a pull request number (a whole number from 1 to 2147483647).",
+        ),
         ({"api-url": "http://api.example.com"}, "must use https (plain http is allowed only for localhost)"),
         ({"api-url": "https://user:pw@api.example.com"}, "must not carry credentials"),
         ({"title": "two\nlines"}, "Input 'title': the title contains a line break"),

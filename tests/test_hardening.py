@@ -7,11 +7,20 @@ runner matters; in process through the declared seams where only logic is tested
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from recoup_session_action import markdown
+from recoup_session_action.comment_body import render_body
+from recoup_session_action.context import RunnerEnv, Target
+from recoup_session_action.errors import InputError
+from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
+from recoup_session_action.inputs import parse_settings
+from recoup_session_action.outcome import Outcome, State, session_url
+from recoup_session_action.recoupable_models import CreateSessionResponse
 from recoup_session_action.standins.github import GitHubStandIn
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
@@ -134,3 +143,155 @@ def test_a_secret_that_cannot_be_a_header_is_an_input_error_before_anything_is_s
     assert "Traceback" not in run.log
     for part in (value[:20], value[-20:]):
         assert part not in everything_written(run)
+
+
+# -- inputs and events ----------------------------------------------------------------------------------------
+
+GIT_BRANCH_CASES = [
+    "main",
+    "feat/search-1.2",
+    "HEAD",
+    "-x",
+    "a..b",
+    "a b",
+    "a~b",
+    "a.lock",
+    "x/.y",
+    ".x",
+    "a/",
+    "a//b",
+    "a@{b",
+    "a.",
+    "x\\y",
+    "a\u202eb",
+    "caf\u00e9",
+]
+
+
+@pytest.mark.parametrize("branch", GIT_BRANCH_CASES)
+def test_branch_names_are_judged_as_git_check_ref_format_branch_judges_them(branch: str, tmp_path: Path) -> None:
+    git = subprocess.run(
+        ["git", "check-ref-format", "--branch", branch], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert (branch_rule_broken(branch) is None) == (git.returncode == 0)
+
+
+def test_head_is_refused_and_a_refs_heads_prefix_is_stripped() -> None:
+    with pytest.raises(InputError, match="Input 'branch': 'HEAD' is not a valid branch name: it is 'HEAD'"):
+        parse_settings({"branch": "HEAD"})
+    assert parse_settings({"branch": "refs/heads/feat/x"}).branch == "feat/x"
+    with pytest.raises(InputError, match="it is 'HEAD'"):
+        parse_settings({"branch": "refs/heads/HEAD"})
+
+
+INVISIBLE = "\u202e\u2066\u200b\ufeff"
+
+
+def test_invisible_and_bidirectional_characters_never_reach_the_comment_or_summary_raw(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+) -> None:
+    branch = f"feat/\u202etxt.exe\u200b{INVISIBLE}"
+    github.add_pull("acme", "app", 42, title="t", head_ref=branch, head_sha="1234abcd", head_full_name="acme/app")
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(ref=branch, title=f"Fix {INVISIBLE} it"),
+        inputs={**inputs(recoupable.url), "comment": "update", "github-token": GITHUB_TOKEN},
+        env={"GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app"},
+    )
+    check_run(run)
+    assert recoupable.posts[0].json()["branch"] == branch  # sent as it is: git allows it
+    [comment] = github.comments("acme", "app", 42)
+    for text in (comment["body"], run.summary):
+        assert not any(char in text for char in INVISIBLE), text
+        assert "feat/U+202Etxt.exeU+200BU+202EU+2066U+200BU+FEFF" in text
+
+    dry = run_pr(action_runner, recoupable.url, {"dry-run": "true", "title": f"Fix {INVISIBLE} it"})
+    assert dry.returncode == 0, dry.log
+    assert not any(char in dry.summary for char in INVISIBLE)
+    assert '"title": "Fix \\u202e\\u2066\\u200b\\ufeff it"' in dry.summary
+
+
+def test_an_event_path_that_is_a_directory_is_an_event_file_error(
+    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path
+) -> None:
+    run = action_runner(
+        event_name="pull_request", event=None, inputs=inputs(recoupable.url), env={"GITHUB_EVENT_PATH": str(tmp_path)}
+    )
+    assert run.returncode == 1, run.log
+    assert f"the event file {tmp_path} cannot be read (Is a directory; GITHUB_EVENT_PATH)" in error_line(run)
+    assert "Unexpected" not in run.stdout
+    assert recoupable.requests == []
+
+
+def test_an_event_nested_beyond_the_parser_is_an_event_file_error(
+    action_runner: RunAction, recoupable: RecoupableStandIn
+) -> None:
+    nested = b'{"pull_request": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    run = action_runner(event_name="pull_request", event=nested, inputs=inputs(recoupable.url))
+    assert run.returncode == 1, run.log
+    assert "is nested deeper than any event GitHub sends" in error_line(run)
+    assert "Unexpected" not in run.stdout
+    assert recoupable.requests == []
+
+
+@pytest.mark.parametrize("number", [2**31, 10**20, 0])
+def test_pull_request_numbers_outside_githubs_range_are_refused(
+    action_runner: RunAction, recoupable: RecoupableStandIn, number: int
+) -> None:
+    event = pull_request_event()
+    event["pull_request"]["number"] = number
+    run = action_runner(event_name="pull_request", event=event, inputs=inputs(recoupable.url))
+    assert run.returncode == 1, run.log
+    assert "the event file" in error_line(run)
+    assert "pull_request.number" in error_line(run)
+
+    run = run_pr(action_runner, recoupable.url, {"pr-number": str(number)})
+    assert run.returncode == 1, run.log
+    assert f"Input 'pr-number': '{number}' is not a pull request number (a whole number from 1 to 2147483647)" in (
+        error_line(run)
+    )
+    assert recoupable.requests == []
+
+
+# -- comment templates render as written ------------------------------------------------------------------------
+
+
+def _rendered(template: str, *, session_id: str = "d0ca13e5-c135", branch: str = "feat/search-1.2") -> str:
+    settings = parse_settings({"comment-template": template})
+    response = CreateSessionResponse.model_validate(
+        {"session": {"id": session_id, "status": "running"}, "chat": {"id": "c_1-x"}}
+    )
+    outcome = Outcome(
+        state=State.CREATED,
+        target=Target(repository=RepoSlug.parse("acme/my-app.js"), branch=branch, clone_url="https://x/a.git"),
+        response=response,
+        session_url=session_url("https://chat.recoupable.com", response),
+    )
+    env = RunnerEnv(repository="acme/my-app.js", run_id="7", server_url="https://github.com")
+    body = render_body(settings, env, outcome)
+    return body.partition("\n")[2]
+
+
+def test_placeholders_give_values_that_work_where_people_put_them() -> None:
+    template = "`{session_id}` [open]({session_url}) on {branch} of {repository}, chat {chat_id} ([run]({run_url}))"
+    assert _rendered(template) == (
+        "`d0ca13e5-c135` [open](https://chat.recoupable.com/sessions/d0ca13e5-c135/chats/c_1-x) "
+        "on feat/search-1.2 of acme/my-app.js, chat c_1-x ([run](https://github.com/acme/my-app.js/actions/runs/7))"
+    )
+
+
+def test_double_braces_write_literal_braces() -> None:
+    assert _rendered("{{session_id}} is {session_id}; {{{{x}}}} {{") == "{session_id} is d0ca13e5-c135; {{x}} {"
+    with pytest.raises(InputError, match="unknown placeholder"):
+        parse_settings({"comment-template": "{{{nope}}}"})
+
+
+def test_placeholders_stay_injection_proof() -> None:
+    hostile = "x)[evil](https://e.example) <img src=x> @team `y` *z*"
+    body = _rendered("[open]({session_url}) {session_id}", session_id=hostile)
+    link, _, text = body.partition(") ")
+    assert link.startswith("[open](https://chat.recoupable.com/sessions/x%29%5Bevil%5D%28https")
+    assert "<img" not in text
+    assert "](" not in text
+    assert "@&#8203;team" in text
+    assert "\\`y\\` \\*z\\*" in text

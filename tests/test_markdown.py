@@ -26,4 +26,4 @@ def test_code_keeps_identifiers_verbatim_unless_they_could_escape_the_span() -> 
 
 
 def test_link_url_cannot_close_the_link_early() -> None:
-    assert markdown.link("Open", "https://x/a) [evil](y") == "[Open](https://x/a%29%20[evil]%28y)"
+    assert markdown.link("Open", "https://x/a) [evil](y") == "[Open](https://x/a%29%20%5Bevil%5D%28y)"

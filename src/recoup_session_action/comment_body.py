@@ -21,8 +21,8 @@ def render_body(settings: Settings, env: RunnerEnv, outcome: Outcome) -> str:
     """The comment: our marker, then the default body or the user's template, within GitHub's limit."""
     values = _placeholder_values(env, outcome)
     if settings.comment_template:
-        # One pass: a value that happens to contain "{branch}" is not substituted again.
-        content = PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), settings.comment_template)
+        # One pass: a value that happens to contain "{branch}" is not substituted again; "{{" and "}}" are braces.
+        content = PLACEHOLDER.sub(lambda found: values.get(found[1], found[0][0]), settings.comment_template)
     else:
         content = _default_body(outcome, values)
     body = f"{marker(settings.comment_tag)}\n{content}"
@@ -33,14 +33,16 @@ def _placeholder_values(env: RunnerEnv, outcome: Outcome) -> dict[str, str]:
     assert outcome.response is not None
     assert outcome.target is not None
     session = outcome.response.session
+    # Each value works wherever a template puts it: inline text (ids too, without backticks, so they also fit in
+    # a code span or a link's label), and URLs usable as a link's destination.
     return {
-        "session_url": outcome.session_url or "",
-        "session_id": markdown.code(session.id),
-        "chat_id": markdown.code(outcome.response.chat.id),
+        "session_url": markdown.url(outcome.session_url or ""),
+        "session_id": markdown.text(session.id),
+        "chat_id": markdown.text(outcome.response.chat.id),
         "repository": markdown.text(outcome.target.repository.full_name),
         "branch": markdown.text(outcome.target.branch or "a new branch"),
         "status": markdown.text(session.status or "unknown"),
-        "run_url": env.run_url or "",
+        "run_url": markdown.url(env.run_url or ""),
     }
 
 
@@ -48,8 +50,8 @@ def _default_body(outcome: Outcome, values: dict[str, str]) -> str:
     assert outcome.response is not None
     session = outcome.response.session
     rows = [
-        ("Session", values["session_id"]),
-        ("Chat", values["chat_id"]),
+        ("Session", markdown.code(session.id)),
+        ("Chat", markdown.code(outcome.response.chat.id)),
         ("Repository", values["repository"]),
         ("Branch", values["branch"]),
         ("Status", values["status"]),

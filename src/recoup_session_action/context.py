@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ContextError
-from .github_rules import PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken
+from .github_rules import MAX_ISSUE_NUMBER, PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken
 from .hints import SET_BRANCH
 from .inputs import Settings
 from .text import first_validation_error
+
+IssueNumber = Annotated[int, Field(ge=1, le=MAX_ISSUE_NUMBER)]
 
 
 class _Payload(BaseModel):
@@ -41,7 +43,7 @@ class PullSide(_Payload):
 
 
 class PullRequestPayload(_Payload):
-    number: int
+    number: IssueNumber
     title: str = ""
     head: PullSide
     base: PullSide
@@ -49,7 +51,7 @@ class PullRequestPayload(_Payload):
 
 
 class IssuePayload(_Payload):
-    number: int
+    number: IssueNumber
     title: str = ""
     pull_request: dict[str, Any] | None = None
 
@@ -60,7 +62,7 @@ class CommentPayload(_Payload):
 
 
 class WorkflowRunPullRequest(_Payload):
-    number: int
+    number: IssueNumber
 
 
 class WorkflowRunPayload(_Payload):
@@ -164,10 +166,15 @@ def load_event(path: str) -> EventPayload:
         data = json.loads(Path(path).read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ContextError(f"the event file {path} does not exist (GITHUB_EVENT_PATH)") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ContextError(f"the event file {path} cannot be read ({reason}; GITHUB_EVENT_PATH)") from None
     except UnicodeDecodeError:
         raise ContextError(f"the event file {path} is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise ContextError(f"the event file {path} is not JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise ContextError(f"the event file {path} is nested deeper than any event GitHub sends") from None
     if not isinstance(data, dict):
         raise ContextError(f"the event file {path} holds JSON {type(data).__name__}, not an object")
     try:

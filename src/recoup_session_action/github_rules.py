@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from .text import quoted
 
 COMMENT_LIMIT = 65_536
+MAX_ISSUE_NUMBER = 2**31 - 1
+"""The largest pull-request or issue number GitHub can hold (a 32-bit signed integer)."""
 DEPENDABOT_LOGIN = "dependabot[bot]"
 MAX_BRANCH_LENGTH = 255
 PULL_REQUEST_EVENTS = frozenset(
@@ -69,6 +71,7 @@ def branch_rule_broken(branch: str) -> str | None:
     parts = branch.split("/")
     rules: tuple[tuple[bool, str], ...] = (
         (not branch, "it is empty"),
+        (branch == "HEAD", "it is 'HEAD'"),
         (len(branch) > MAX_BRANCH_LENGTH, f"it is longer than {MAX_BRANCH_LENGTH} characters"),
         (branch.startswith("-"), "it starts with '-'"),
         (branch == "@", "it is '@'"),
@@ -87,6 +90,8 @@ def branch_rule_broken(branch: str) -> str | None:
 
 
 def check_branch(branch: str) -> str:
+    """A branch name by git's rules; a full ref `refs/heads/<name>` (what `github.ref` gives) means `<name>`."""
+    branch = branch.removeprefix("refs/heads/")
     rule = branch_rule_broken(branch)
     if rule is not None:
         raise ValueError(f"{quoted(branch)} is not a valid branch name: {rule} (git check-ref-format rules)")

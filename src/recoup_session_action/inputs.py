@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import InputError
-from .github_rules import RepoSlug, check_branch, check_clone_url
+from .github_rules import MAX_ISSUE_NUMBER, RepoSlug, check_branch, check_clone_url
 from .text import first_validation_error, quoted
 
 
@@ -198,7 +198,8 @@ AUTHOR_ASSOCIATIONS = frozenset(
 )
 
 _COMMENT_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A placeholder `{name}`, or `{{` / `}}`, which stand for a literal brace (one pass, left to right).
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 class CommentMode(StrEnum):
@@ -238,7 +239,8 @@ def check_title(title: str) -> str:
 
 
 def check_comment_template(template: str) -> str:
-    unknown = sorted({name for name in PLACEHOLDER.findall(template) if name not in COMMENT_PLACEHOLDERS})
+    names = {found[1] for found in PLACEHOLDER.finditer(template) if found[1] is not None}
+    unknown = sorted(names - COMMENT_PLACEHOLDERS)
     if unknown:
         allowed = ", ".join(f"{{{name}}}" for name in sorted(COMMENT_PLACEHOLDERS))
         raise ValueError(f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
@@ -260,9 +262,9 @@ def parse_uuid(text: str) -> uuid.UUID:
         raise ValueError(f"{quoted(text)} is not a UUID such as 123e4567-e89b-12d3-a456-426614174000") from None
 
 
-def parse_positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{quoted(text)} is not a positive whole number")
+def parse_pull_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ISSUE_NUMBER:
+        raise ValueError(f"{quoted(text)} is not a pull request number (a whole number from 1 to {MAX_ISSUE_NUMBER})")
     return int(text)
 
 
@@ -337,7 +339,7 @@ class Settings(BaseModel):
     comment: Annotated[CommentMode, _required(parse_comment_mode)] = Field(alias="comment")
     comment_tag: Annotated[str, _required(parse_comment_tag)] = Field(alias="comment-tag")
     comment_template: Annotated[str | None, _optional(check_comment_template)] = Field(alias="comment-template")
-    pr_number: Annotated[int | None, _optional(parse_positive_int)] = Field(alias="pr-number")
+    pr_number: Annotated[int | None, _optional(parse_pull_number)] = Field(alias="pr-number")
     allowed_associations: Annotated[frozenset[str], _required(parse_associations)] = Field(alias="allowed-associations")
     fail_on_comment_error: Annotated[bool, _required(parse_bool)] = Field(alias="fail-on-comment-error")
     dry_run: Annotated[bool, _required(parse_bool)] = Field(alias="dry-run")

@@ -32,7 +32,7 @@ def summary(outcome: Outcome) -> str:
             "look in Recoupable before running this again.\n"
         )
     if outcome.state is State.DRY_RUN and outcome.request is not None:
-        body = json.dumps(outcome.request.body(), indent=2, ensure_ascii=False)
+        body = markdown.visible(json.dumps(outcome.request.body(), indent=2, ensure_ascii=False), "\\u{:04x}")
         parts.append(f"\nRequest that would be sent:\n\n```json\n{body.replace('```', '` ` `')}\n```\n")
     return "".join(parts) + "\n"
 
