@@ -240,7 +240,7 @@ def test_empty_key_on_a_fork_or_dependabot_pull_request_skips(
     assert run.outputs["skipped"] == "true"
     assert run.outputs["outcome"] == "skipped"
     assert "### Recoupable session skipped" in run.summary
-    assert "workflow\\_run" in run.summary
+    assert "workflow_run" in run.summary
     assert recoupable.requests == []
 
 
