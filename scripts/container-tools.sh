@@ -8,6 +8,10 @@
 #     stand-in for python:3.13-slim: `debootstrap --variant=minbase trixie` (Debian 13, Python 3.13), trimmed, with
 #     python/python3/pip on /usr/local/bin, LANG=C.UTF-8, CMD python3, and this machine's CA bundle (the package
 #     proxy inspects TLS) in /etc/ssl/certs plus ENV PIP_CERT. The CA never goes into the project's Dockerfile.
+#     Like the official image (whose Dockerfile deletes them after building Python), the stand-in has no bytecode
+#     and no test folders anywhere in its Python: a run that imports an uncompiled module pays for compiling it
+#     there too, so times measured on the stand-in are the times users get. The stand-in carries a version label
+#     (STANDIN_VERSION); a base built by an older version of this script is rebuilt.
 #   * Builds use `buildah bud --isolation chroot --pull=never` (needs default_ulimits = [] in containers.conf);
 #     runs use `podman run --rm --network host` with runc + cgroupfs (crun fails on this hybrid cgroup setup).
 #   * Host networking lets the container reach a test server on the host's 127.0.0.1.
@@ -33,6 +37,8 @@ CACHE=${RECOUP_CONTAINER_CACHE:-/var/cache/recoup-session-action}
 CONF=$CACHE/containers.conf
 ROOTFS=$CACHE/rootfs-trixie
 BASE=docker.io/library/python:3.13-slim
+STANDIN_VERSION=2  # 2: no bytecode, no test folders (as python:3.13-slim); 1 kept Debian's bytecode
+STANDIN_LABEL=org.recoup.stand-in.version
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$CONF}
 
@@ -97,7 +103,12 @@ cmd_base() {
 
 base_locked() {
   flock 9
-  if image_exists "$BASE"; then log "$BASE present"; return; fi
+  if image_exists "$BASE"; then
+    local version
+    version=$(podman image inspect --format "{{ index .Labels \"$STANDIN_LABEL\" }}" "$BASE" 2>/dev/null || true)
+    if [[ $version == "$STANDIN_VERSION" ]]; then log "$BASE present (stand-in version $version)"; return; fi
+    log "$BASE is stand-in version ${version:-1}, not $STANDIN_VERSION: rebuilding it"
+  fi
   local t0=$SECONDS
   if [[ ! -f $ROOTFS.ok ]]; then
     log "debootstrap trixie into $ROOTFS (about a minute)"
@@ -120,13 +131,17 @@ base_locked() {
   ctr=$(buildah from --pull=never scratch)
   mnt=$(buildah mount "$ctr")
   tar -C "$ROOTFS" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -cf - . | tar -C "$mnt" -xpf -
+  # As python:3.13-slim's Dockerfile does to /usr/local: no test folders, no bytecode, no static libpython.
+  find "$mnt/usr/lib/python3" "$mnt"/usr/lib/python3.* -depth \
+    \( \( -type d -a \( -name test -o -name tests -o -name idle_test -o -name __pycache__ \) \) \
+    -o \( -type f -a \( -name '*.pyc' -o -name '*.pyo' -o -name 'libpython*.a' \) \) \) -exec rm -rf '{}' +
   # The package proxy's CA: keep Debian's roots and add this machine's bundle (duplicates are harmless).
   cat "$ROOTFS/etc/ssl/certs/ca-certificates.crt" "$CA_BUNDLE" >"$mnt/etc/ssl/certs/ca-certificates.crt"
-  pyver=$(chroot "$mnt" python3 -c 'import platform; print(platform.python_version())')
+  pyver=$(chroot "$mnt" python3 -B -c 'import platform; print(platform.python_version())')
   buildah umount "$ctr" >/dev/null
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
     --env PYTHON_VERSION="$pyver" --env PIP_CERT=/etc/ssl/certs/ca-certificates.crt --cmd '["python3"]' \
-    --label org.recoup.stand-in="debootstrap trixie" "$ctr"
+    --label org.recoup.stand-in="debootstrap trixie" --label "$STANDIN_LABEL=$STANDIN_VERSION" "$ctr"
   buildah commit --quiet --format docker --rm "$ctr" "$BASE" >/dev/null
   buildah tag "$BASE" localhost/python:3.13-slim
   log "built stand-in $BASE (Python $pyver) in $((SECONDS - t0)) s"

@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from .conftest import (
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "scripts" / "container-tools.sh"
 TAG = os.environ.get("RECOUP_CONTAINER_TAG", "recoup-session-action:test")  # one per worktree when several build
-MAX_RUNTIME_LAYER = 60 * 1000 * 1000  # "at most 60 MB" over the base, read strictly (decimal megabytes)
+MAX_RUNTIME_LAYER = 47 * 1000 * 1000  # "at most 47 MB" over the base, read strictly (decimal megabytes)
 VENV_SITE = "/opt/venv/lib/python3.13/site-packages"
 ENTRYPOINT = ["/opt/venv/bin/recoup-session-action"]
 RUN_TIMEOUT = 120
@@ -190,9 +190,11 @@ def run_like_a_runner(
     event: Mapping[str, Any],
     inputs: Mapping[str, str],
     github: GitHubStandIn,
+    around: Sequence[str] = (),
 ) -> ActionRun:
     """`docker run` as the runner does it: its folders mounted under /github, `-e NAME` for each variable with the
-    value in the calling process's environment (hyphenated `INPUT_*` names included), the workspace as workdir."""
+    value in the calling process's environment (hyphenated `INPUT_*` names included), the workspace as workdir.
+    `around` is a command run instead of the entrypoint, which it gets as its last arguments."""
     temp, workspace = tmp_path / "_temp", tmp_path / "workspace"
     home, workflow, commands = temp / "_github_home", temp / "_github_workflow", temp / "_runner_file_commands"
     for folder in (home, workflow, commands, workspace):
@@ -242,7 +244,11 @@ def run_like_a_runner(
         (workspace, "/github/workspace"),
     ):
         command += ["-v", f"{source}:{target}"]
-    completed = _tools(*command, image.tag, env={**caller_env, **container_env}, timeout=RUN_TIMEOUT)
+    if around:
+        command += ["--entrypoint", around[0], image.tag, *around[1:], *ENTRYPOINT]
+    else:
+        command.append(image.tag)
+    completed = _tools(*command, env={**caller_env, **container_env}, timeout=RUN_TIMEOUT)
     output_text = (commands / files["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
     return ActionRun(
         returncode=completed.returncode,
@@ -338,7 +344,7 @@ def test_bad_input_in_the_container_fails_with_one_error(
     assert_no_secret(run, API_KEY, GITHUB_TOKEN)
 
 
-def test_runtime_layer_is_at_most_60_mb(image: BuiltImage, record_property: Callable[[str, object], None]) -> None:
+def test_runtime_layer_is_at_most_47_mb(image: BuiltImage, record_property: Callable[[str, object], None]) -> None:
     record_property("build_seconds", image.build_seconds)
     record_property("image_bytes", image.image_bytes)
     record_property("base_bytes", image.base_bytes)
@@ -402,3 +408,107 @@ def test_entrypoint_is_the_console_script(image: BuiltImage) -> None:
     assert json.loads(inspected.stdout) == ENTRYPOINT
     shebang = _in_image(image, f"head -n 1 {ENTRYPOINT[0]}")
     assert re.fullmatch(r"#!/opt/venv/bin/python(3(\.\d+)?)?", shebang.stdout.strip()), shebang.stdout
+
+
+# Runs the command given as arguments with bytecode writing on (the image turns it off), then names every .pyc
+# written since it started: Python writes one only when it had to compile a module, for want of valid bytecode.
+# (Python, not a shell: dash drops the runner's hyphenated INPUT_* variables from the environment it passes on.)
+COMPILES_NOTHING = """
+import os, subprocess, sys, time
+started = time.time_ns()
+environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+status = subprocess.run(sys.argv[1:], env=environment, check=False).returncode
+for top in ("/usr", "/opt"):
+    for folder, _, names in os.walk(top):
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith(".pyc") and os.stat(path).st_mtime_ns >= started:
+                print("compiled at run time:", path)
+sys.exit(status)
+"""
+WATCH_COMPILING = ["/usr/local/bin/python3", "-c", COMPILES_NOTHING]
+
+
+@pytest.mark.parametrize("path_inputs", [{}, {"comment": "off"}, {"dry-run": "true"}], ids=["update", "off", "dry"])
+def test_a_run_compiles_nothing(
+    image: BuiltImage,
+    tmp_path: Path,
+    recoupable: RecoupableStandIn,
+    seeded_github: GitHubStandIn,
+    path_inputs: dict[str, str],
+) -> None:
+    """python:3.13-slim ships no standard-library bytecode: the image must bring it for every module a run imports,
+    and the venv's must still be valid after `COPY --from` (hash-based), or each run would compile them anew."""
+    inputs = _action_inputs({"api-key": API_KEY, "api-url": recoupable.url, **path_inputs})
+    run = run_like_a_runner(
+        image,
+        tmp_path,
+        event_name="pull_request",
+        event=PULL_REQUEST_EVENT,
+        inputs=inputs,
+        github=seeded_github,
+        around=WATCH_COMPILING,
+    )
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == ("dry-run" if path_inputs.get("dry-run") else "created")
+    assert len(seeded_github.comments("acme", "app", 42)) == (0 if path_inputs else 1)
+    assert "compiled at run time" not in run.log, run.log
+
+
+def test_the_probe_sees_a_module_compiled_at_run_time(image: BuiltImage) -> None:
+    """The probe above can fail: importing a standard-library module the action does not use compiles it."""
+    probe = _tools(
+        "run", "--entrypoint", WATCH_COMPILING[0], image.tag, *WATCH_COMPILING[1:], "/opt/venv/bin/python", "-c",
+        "import wave", env=image.env, timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    assert "compiled at run time: " in probe.stdout
+    assert "/wave.cpython-313.pyc" in probe.stdout, probe.stdout
+
+
+PRODUCT_PROBE = """
+import importlib.util, json, pkgutil
+import recoup_session_action as package
+from importlib.resources import files
+
+modules = [module.name for module in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+entries = [entry.name for entry in files(package).iterdir()]
+strays = [name for name in ("tests", "recoup_session_action.standins") if importlib.util.find_spec(name)]
+print(json.dumps({"modules": sorted(modules), "files": sorted(entries), "strays": strays}))
+"""
+
+
+def test_the_image_holds_only_the_product(image: BuiltImage) -> None:
+    """Every module the image can import from the package is a product module: no stand-ins, no demo, no samples;
+    and nothing but the package and its dependencies' own packages (no stray top-level `tests`)."""
+    package_dir = ROOT / "src" / "recoup_session_action"
+    expected_modules = sorted(
+        f"recoup_session_action.{path.stem}" for path in package_dir.glob("*.py") if path.stem != "__init__"
+    )
+    expected_files = sorted([*(path.name for path in package_dir.glob("*.py")), "py.typed", "__pycache__"])
+    probe = _tools(
+        "run",
+        "--entrypoint",
+        "/opt/venv/bin/python",
+        image.tag,
+        "-c",
+        PRODUCT_PROBE,
+        env=image.env,
+        timeout=RUN_TIMEOUT,
+    )
+    assert probe.returncode == 0, probe.stderr
+    found = json.loads(probe.stdout)
+    assert found["modules"] == expected_modules
+    assert found["files"] == expected_files
+    assert found["strays"] == []
+    assert not any("standins" in name or "demo" in name or "sample" in name for name in found["modules"])
+
+
+def test_the_demo_is_not_in_the_image_and_says_so(image: BuiltImage) -> None:
+    completed = _tools("run", image.tag, "demo", env=image.env, timeout=RUN_TIMEOUT)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        "The demo is not part of the image: run it from a clone (see the README's quickstart)."
+    ]
