@@ -346,7 +346,7 @@ def wall_time_table(results: dict[str, Any]) -> list[str]:
         f"Targets: ours/stack at most {MAX_OVER_STACK:.2f}x (host and image);"
         f" image/all at most {MAX_OVER_FULLY_COMPILED:.2f}x. The floor (standard library only) is a reference.",
         "",
-        f"  {'path':<13}{'where':<12}{'ours':>8}{'stack':>8}{'ours/stack':>12}"
+        f"  {'path':<16}{'where':<12}{'ours':>8}{'stack':>8}{'ours/stack':>12}"
         f"{'image/all':>11}{'floor':>8}{'ours/floor':>12}",
     ]
     for name in PATHS:
@@ -358,11 +358,11 @@ def wall_time_table(results: dict[str, Any]) -> list[str]:
             full_cell = "" if over_full is None else f"{over_full:.2f}x {_mark(over_full <= MAX_OVER_FULLY_COMPILED)}"
             over_floor = place["ratio_to_floor"][name]
             lines.append(
-                f"  {name:<13}{where:<12}{medians[name]:>8.1f}{medians[name + ' stack floor']:>8.1f}"
+                f"  {name:<16}{where:<12}{medians[name]:>8.1f}{medians[name + ' stack floor']:>8.1f}"
                 f"{stack_cell:>12}{full_cell:>11}{medians[name + ' floor']:>8.1f}{over_floor:>11.2f}x"
             )
     for where, place in places:
-        lines.append(f"  {'python -c pass':<13}{where:<12}{place['median_ms']['python -c pass']:>8.1f}")
+        lines.append(f"  {'python -c pass':<16}{where:<12}{place['median_ms']['python -c pass']:>8.1f}")
     return lines
 
 
