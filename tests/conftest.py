@@ -4,46 +4,76 @@
 workspace), sets the environment a runner gives a Docker action (hyphenated `INPUT_*` names, `GITHUB_*`
 defaults, `CI`, `HOME`), runs `recoup-session-action` as a subprocess and reads back the outputs file
 and the job summary.
+
+Where ../shared is present (`shared.py`), the stand-in fixtures also check at teardown that every request the
+action sent matches the documented contracts: each session body the Recoupable API's schema, each GitHub
+request GitHub's REST description. `RECOUP_NO_SKIPS=1` (set by `.ci/run`) fails a run in which any test skipped.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from recoup_session_action.runner import parse_output_file
-from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
 from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "github"
-OPENAPI = SHARED / "api" / "recoupable-sessions.openapi.json"
-OPENAPI_LATER = SHARED / "api" / "recoupable-sessions.later.openapi.json"
+from . import shared
+from .rest_subset import check_requests, load_rest_subset
+
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
 API_KEY = DEMO_API_KEY
 GITHUB_TOKEN = "ghs_demo_token"
 BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
 
 
-def shared_file(path: Path) -> Path:
-    """A file from ../shared, read in place; the test is skipped (saying why) where it is absent."""
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared fixtures live beside the project, not in it")
-    return path
+collect_ignore = [] if shared.PRESENT else list(shared.SHARED_TEST_FILES)
+_skipped: list[str] = []
 
 
-def fixture_event(relative: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(shared_file(FIXTURES / "events" / relative).read_text(encoding="utf-8"))
-    return data
+def pytest_report_header() -> str:
+    if shared.PRESENT:
+        return f"../shared: present at {shared.SHARED}, its contracts and real payloads checked as well"
+    return (
+        f"../shared: absent ({shared.SHARED}); every product test runs on tests/fixtures, the extra layer over the "
+        f"shared contracts and real payloads is off ({', '.join(shared.SHARED_TEST_FILES)} not collected)"
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("RECOUP_NO_SKIPS") == "1" and _skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get("RECOUP_NO_SKIPS") == "1" and _skipped:
+        terminalreporter.write_line(
+            f"RECOUP_NO_SKIPS=1: {len(_skipped)} test(s) skipped, so this run fails: {', '.join(_skipped)}", red=True
+        )
+
+
+def needs_command(name: str) -> None:
+    """Skip (saying why) a test that needs a system command that is not installed."""
+    if shutil.which(name) is None:
+        pytest.skip(f"needs the {name} command, which is not installed")
 
 
 @dataclass
@@ -63,16 +93,50 @@ class ActionRun:
 RunAction = Callable[..., ActionRun]
 
 
+def check_session_bodies(api: RecoupableStandIn) -> None:
+    """Every session the action asked for is a valid `CreateSessionRequest` of the documented contract."""
+    schema = shared.create_session_schema()
+    for post in api.posts:
+        jsonschema.validate(post.json(), schema)
+
+
 @pytest.fixture
 def recoupable() -> Iterator[RecoupableStandIn]:
     with RecoupableStandIn() as api:
         yield api
+    if shared.PRESENT:
+        check_session_bodies(api)
+
+
+GitHubFactory = Callable[..., GitHubStandIn]
 
 
 @pytest.fixture
-def github() -> Iterator[GitHubStandIn]:
-    with GitHubStandIn() as server:
-        yield server
+def github_standin() -> Iterator[GitHubFactory]:
+    """Starts GitHub stand-ins (`tokens`, `path_prefix` as `GitHubStandIn` takes them, or a subclass as `kind`);
+    where ../shared is present, every request each one received is checked against GitHub's REST description."""
+    started: list[GitHubStandIn] = []
+    with ExitStack() as stack:
+
+        def start(
+            tokens: dict[str, TokenIdentity] | None = None,
+            path_prefix: str = "",
+            kind: type[GitHubStandIn] = GitHubStandIn,
+        ) -> GitHubStandIn:
+            server = stack.enter_context(kind(tokens, path_prefix))
+            started.append(server)
+            return server
+
+        yield start
+    if shared.PRESENT:
+        subset = load_rest_subset()
+        for server in started:
+            check_requests(server.requests, subset, server.path_prefix)
+
+
+@pytest.fixture
+def github(github_standin: GitHubFactory) -> GitHubStandIn:
+    return github_standin()
 
 
 @pytest.fixture
@@ -134,17 +198,6 @@ def action_runner(tmp_path: Path) -> RunAction:
         )
 
     return run
-
-
-def create_session_schema() -> dict[str, Any]:
-    """`CreateSessionRequest` of the documented contract, plus `organizationId` from its later revision;
-    closed, so a field the docs do not name fails validation."""
-    schemas = [
-        json.loads(shared_file(path).read_text(encoding="utf-8"))["components"]["schemas"]["CreateSessionRequest"]
-        for path in (OPENAPI, OPENAPI_LATER)
-    ]
-    properties = {**schemas[0]["properties"], "organizationId": schemas[1]["properties"]["organizationId"]}
-    return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def assert_no_secret(run: ActionRun, *secrets: str) -> None:

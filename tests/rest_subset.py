@@ -1,4 +1,5 @@
 """GitHub's REST description (the subset in ../shared this action touches), and a check of recorded requests.
+Part of the extra layer over ../shared (see `shared.py`): used only where it is present.
 
 `check_requests` validates what the GitHub stand-in received: each request's method and path are one of the
 subset's operations (or one of the few the action calls that the subset leaves out), its path and query
@@ -7,19 +8,16 @@ parameters are declared there and match their schemas, and its JSON body matches
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 
-from recoup_session_action.standins.github import RecordedRequest
+from recoup_session_action.standins.loopback import RecordedRequest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REST_SUBSET = SHARED / "fixtures/github/rest/github-rest-subset.json"
+from .shared import REST_SUBSET, load
+
 # Called by the action but not in the subset's operationIds.
 NOT_IN_SUBSET = {
     ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
@@ -28,10 +26,8 @@ NOT_IN_SUBSET = {
 
 
 def load_rest_subset() -> dict[str, Any]:
-    """The subset, read in place; the test is skipped (saying why) where it is absent."""
-    if not REST_SUBSET.is_file():
-        pytest.skip(f"GitHub REST subset not found at {REST_SUBSET}")
-    subset: dict[str, Any] = json.loads(REST_SUBSET.read_text(encoding="utf-8"))
+    """The subset, read in place."""
+    subset: dict[str, Any] = load(REST_SUBSET)
     return subset
 
 

@@ -1,11 +1,11 @@
-"""The action end to end: the console script under a runner's environment against a loopback Recoupable API."""
+"""The action end to end: the console script under a runner's environment against a loopback Recoupable API
+(whose fixture, where ../shared is present, also checks every body sent against the documented contract)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-import jsonschema
 import pytest
 
 from recoup_session_action import __version__
@@ -20,7 +20,6 @@ from .conftest import (
     RunAction,
     assert_masked_first,
     assert_no_secret,
-    create_session_schema,
     created_outputs,
     pull_request_event,
 )
@@ -60,7 +59,6 @@ def test_pull_request_creates_one_session_and_sets_every_output(
         "cloneUrl": "https://github.com/acme/app.git",
         "sandboxType": "vercel",
     }
-    jsonschema.validate(post.json(), create_session_schema())
     assert post.headers["x-api-key"] == API_KEY
     assert post.headers["content-type"] == "application/json"
     assert post.headers["accept"] == "application/json"
@@ -98,7 +96,6 @@ def test_underscore_inputs_and_explicit_fields(action_runner: RunAction, recoupa
     )
     assert run.returncode == 0, run.log
     body = recoupable.posts[0].json()
-    jsonschema.validate(body, create_session_schema())
     assert body["isNewBranch"] is True
     assert body["title"] == "Nightly"
     assert body["organizationId"] == org

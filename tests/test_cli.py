@@ -9,10 +9,11 @@ from pathlib import Path
 
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 
-from .conftest import API_KEY, CONSOLE_SCRIPT
+from .conftest import API_KEY, CONSOLE_SCRIPT, needs_command
 
 
 def _checkout(tmp_path: Path, remote: str, branch: str) -> Path:
+    needs_command("git")
     repo = tmp_path / "checkout"
     repo.mkdir()
     for args in (["init", "-q", "-b", branch], ["remote", "add", "origin", remote]):

@@ -1,4 +1,5 @@
-"""Context resolution over every real payload in ../shared (read in place) and over payloads we write."""
+"""Context resolution over our own event fixtures and payloads written here (`test_shared_contracts.py` adds
+every real payload of ../shared where it is present)."""
 
 from __future__ import annotations
 
@@ -19,94 +20,49 @@ from recoup_session_action.context import (
 from recoup_session_action.errors import ContextError
 from recoup_session_action.inputs import Settings, parse_settings
 
-from .conftest import FIXTURES, shared_file
+from .events import EVENTS
 
 
-def _manifest() -> list[dict[str, Any]]:
-    path = FIXTURES / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-
-
-def _env_for(entry: dict[str, Any], payload: dict[str, Any]) -> RunnerEnv:
-    recorded = entry.get("env", {})
-    ref = recorded.get("GITHUB_REF") or entry.get("ref") or payload.get("ref") or ""
-    if entry["event_name"] == "release":
-        ref = f"refs/tags/{entry['release_tag_name']}"
-    return RunnerEnv(
-        event_name=entry["event_name"],
-        repository=recorded.get("GITHUB_REPOSITORY", entry["repository_full_name"]),
-        ref=ref,
-        server_url="https://github.com",
-    )
-
-
-def _settings(**inputs: str) -> Settings:
+def settings(**inputs: str) -> Settings:
     return parse_settings({"api-key": "k", **inputs})
 
 
-MANIFEST = _manifest()
+def assert_needs_a_branch(facts: EventFacts, env: RunnerEnv) -> None:
+    """An event that names no branch (a tag, a release): an error, unless `branch` or `new-branch` is set."""
+    assert facts.branch is None
+    with pytest.raises(ContextError, match="set the 'branch' input or new-branch: true"):
+        apply_inputs(facts, settings(), env)
+    assert apply_inputs(facts, settings(branch="main"), env).branch == "main"
+    assert apply_inputs(facts, settings(**{"new-branch": "true"}), env).branch is None
 
 
-@pytest.mark.skipif(not MANIFEST, reason="../shared/fixtures/github/manifest.json is absent")
-@pytest.mark.parametrize("entry", MANIFEST, ids=[entry["file"] for entry in MANIFEST])
-def test_every_shared_payload_resolves_as_its_manifest_says(entry: dict[str, Any]) -> None:
-    path = shared_file(FIXTURES / entry["file"])
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    env = _env_for(entry, payload)
+@pytest.mark.parametrize("name", EVENTS, ids=list(EVENTS))
+def test_each_of_our_event_fixtures_resolves_as_expected(name: str, tmp_path: Path) -> None:
+    fixture = EVENTS[name]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(fixture.payload()), encoding="utf-8")
+    env = RunnerEnv.from_environ(fixture.runner_env())
+    expected = fixture.expected
+
     facts = resolve_event(env, load_event(str(path)))
-    name = entry["event_name"]
-    if "pr_number" in entry:
-        _assert_pull_request(entry, facts, env)
-    elif (name == "push" and entry["ref"].startswith("refs/tags/")) or name == "release":
-        assert facts.branch is None
-        with pytest.raises(ContextError, match="set the 'branch' input or new-branch: true"):
-            apply_inputs(facts, _settings(), env)
-        assert apply_inputs(facts, _settings(branch="main"), env).branch == "main"
-        assert apply_inputs(facts, _settings(**{"new-branch": "true"}), env).branch is None
-    elif name == "issue_comment":
-        _assert_issue_comment(entry, facts, env)
-    elif name == "merge_group":
-        target = apply_inputs(facts, _settings(), env)
-        assert target.branch == entry["merge_group_head_ref"].removeprefix("refs/heads/")
-        assert target.pull_request is None
-    else:
-        target = apply_inputs(facts, _settings(), env)
-        assert target.repository.full_name == entry["repository_full_name"]
-        assert target.branch == env.ref.removeprefix("refs/heads/")
-        assert target.clone_url == entry["repository_clone_url"]
-        assert target.pull_request is None
 
-
-def _assert_pull_request(entry: dict[str, Any], facts: EventFacts, env: RunnerEnv) -> None:
-    target = apply_inputs(facts, _settings(), env)
-    assert target.repository.full_name == entry["head_repo_full_name"]
-    assert target.branch == entry["head_ref"]
-    assert target.clone_url == entry["head_repo_clone_url"]
-    assert target.pull_request is not None
-    assert target.pull_request.number == entry["pr_number"]
-    assert target.pull_request.is_fork is entry["head_repo_differs_from_base_repo"]
-
-
-def _assert_issue_comment(entry: dict[str, Any], facts: EventFacts, env: RunnerEnv) -> None:
-    if entry["issue_is_pull_request"]:
-        assert facts.pull_request_to_fetch == entry["issue_number"]
+    assert facts.pull_request_to_fetch == expected.pull_request_to_fetch
+    assert facts.branch_deleted is expected.branch_deleted
+    if expected.pull_request_to_fetch is not None or expected.branch_deleted:
         return
-    target = apply_inputs(facts, _settings(), env)
-    assert target.branch == entry["repository_default_branch"]
-    assert target.pull_request is not None
-    assert target.pull_request.is_issue
-    assert target.pull_request.number == entry["issue_number"]
-
-
-def test_pull_request_target_from_a_fork_uses_the_forks_branch() -> None:
-    path = shared_file(FIXTURES / "events/pull_request/opened.from-fork.json")
-    env = RunnerEnv(event_name="pull_request_target", repository="mendersoftware/workflows", ref="refs/heads/master")
-    target = apply_inputs(resolve_event(env, load_event(str(path))), _settings(), env)
-    assert target.repository.full_name == "tranchitella/workflows"
-    assert target.branch == "men-4705"
-    assert target.clone_url == "https://github.com/tranchitella/workflows.git"
-    assert target.pull_request is not None
-    assert target.pull_request.is_fork
+    if expected.branch is None:
+        assert_needs_a_branch(facts, env)
+        return
+    target = apply_inputs(facts, settings(), env)
+    assert (target.repository.full_name, target.branch, target.clone_url) == (
+        expected.repository,
+        expected.branch,
+        expected.clone_url,
+    )
+    pull = target.pull_request
+    assert (pull.number if pull else None) == expected.pr_number
+    assert (pull.is_fork if pull else False) is expected.is_fork
+    assert (pull.is_issue if pull else False) is expected.is_issue
 
 
 def _pull_request_payload(head_repo: dict[str, Any] | None) -> dict[str, Any]:
@@ -128,7 +84,7 @@ def test_review_events_resolve_like_pull_request(event_name: str) -> None:
     env = RunnerEnv(event_name=event_name, repository="acme/app", ref="refs/pull/12/merge")
     head = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git"}
     event = EventPayload.model_validate(_pull_request_payload(head))
-    target = apply_inputs(resolve_event(env, event), _settings(), env)
+    target = apply_inputs(resolve_event(env, event), settings(), env)
     assert (target.repository.full_name, target.branch) == ("acme/app", "fix-it")
     assert target.pull_request is not None
     assert target.pull_request.number == 12
@@ -140,8 +96,8 @@ def test_deleted_fork_needs_the_repository_input() -> None:
     assert facts.pull_request is not None
     assert facts.pull_request.is_fork
     with pytest.raises(ContextError, match=r"head repository was deleted \(head.repo is null\)"):
-        apply_inputs(facts, _settings(), env)
-    target = apply_inputs(facts, _settings(repository="forker/app"), env)
+        apply_inputs(facts, settings(), env)
+    target = apply_inputs(facts, settings(repository="forker/app"), env)
     assert target.repository.full_name == "forker/app"
     assert target.branch == "fix-it"
     assert target.clone_url == "https://github.com/forker/app.git"
@@ -170,7 +126,7 @@ def test_workflow_run_uses_the_head_repository_and_branch() -> None:
             },
         }
     )
-    target = apply_inputs(resolve_event(env, event), _settings(), env)
+    target = apply_inputs(resolve_event(env, event), settings(), env)
     assert target.repository.full_name == "forker/app"
     assert target.branch == "feature"
     assert target.clone_url == "https://github.com/forker/app.git"
@@ -179,19 +135,19 @@ def test_workflow_run_uses_the_head_repository_and_branch() -> None:
 
 def test_any_other_event_falls_back_to_the_runner_variables() -> None:
     env = RunnerEnv(event_name="repository_dispatch", repository="acme/app", ref="refs/heads/dev")
-    target = apply_inputs(resolve_event(env, EventPayload()), _settings(), env)
+    target = apply_inputs(resolve_event(env, EventPayload()), settings(), env)
     assert (target.repository.full_name, target.branch) == ("acme/app", "dev")
     assert target.clone_url == "https://github.com/acme/app.git"
     empty = RunnerEnv(event_name="repository_dispatch")
     with pytest.raises(ContextError, match="names no repository"):
-        apply_inputs(resolve_event(empty, EventPayload()), _settings(branch="x"), empty)
+        apply_inputs(resolve_event(empty, EventPayload()), settings(branch="x"), empty)
 
 
 def test_inputs_override_the_event_and_the_clone_url_follows_the_repository() -> None:
     env = RunnerEnv(event_name="pull_request", repository="acme/app", server_url="https://ghe.example.com")
     head = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git"}
     facts = resolve_event(env, EventPayload.model_validate(_pull_request_payload(head)))
-    target = apply_inputs(facts, _settings(repository="other/repo", branch="topic"), env)
+    target = apply_inputs(facts, settings(repository="other/repo", branch="topic"), env)
     assert (target.repository.full_name, target.branch) == ("other/repo", "topic")
     assert target.clone_url == "https://ghe.example.com/other/repo.git"
 
@@ -200,7 +156,7 @@ def test_an_invalid_branch_from_the_event_is_refused() -> None:
     env = RunnerEnv(event_name="push", repository="acme/app", ref="refs/heads/bad..name")
     facts = resolve_event(env, EventPayload())
     with pytest.raises(ContextError, match=r"the event's branch is not a valid branch name: it contains '\.\.'"):
-        apply_inputs(facts, _settings(), env)
+        apply_inputs(facts, settings(), env)
 
 
 @pytest.mark.parametrize(

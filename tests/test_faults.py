@@ -1,6 +1,6 @@
 """Faults the action must survive, end to end: the console script under a runner's environment against
 loopback servers that misbehave on purpose (the Recoupable stand-in's `faults`, the GitHub stand-in's
-`fail_next`, a port that refuses, a second origin, TLS with a private CA, a CONNECT proxy).
+`faults`, a port that refuses, a second origin, TLS with a private CA, a CONNECT proxy).
 
 Every test checks the exit code, the one-line `::error` (or warning), how many POSTs the server saw, the
 outputs and the summary, and that neither secret leaks anywhere.
@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,6 +34,7 @@ from .conftest import (
     RunAction,
     assert_masked_first,
     assert_no_secret,
+    needs_command,
     pull_request_event,
 )
 
@@ -356,8 +356,8 @@ def _github_saw_no_api_key(github: GitHubStandIn) -> None:
 @pytest.mark.parametrize(
     "failures",
     [
-        [(500, {"message": "Server Error"}, {}), (502, "<html>Bad gateway</html>", {})],
-        [(403, SECONDARY_LIMIT, {"Retry-After": "1"})],
+        [Fault(500, {"message": "Server Error"}), Fault(502, "<html>Bad gateway</html>")],
+        [Fault(403, SECONDARY_LIMIT, {"Retry-After": "1"})],
     ],
     ids=["5xx", "secondary-rate-limit"],
 )
@@ -365,9 +365,9 @@ def test_github_failing_briefly_while_commenting_is_retried(
     action_runner: RunAction,
     recoupable: RecoupableStandIn,
     github: GitHubStandIn,
-    failures: list[tuple[int, dict[str, Any] | str, dict[str, str]]],
+    failures: list[Fault],
 ) -> None:
-    github.fail_next.extend(failures)
+    github.faults.extend(failures)
     run = _comment_run(action_runner, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     assert "::warning" not in run.stdout
@@ -382,8 +382,11 @@ def test_github_failing_briefly_while_commenting_is_retried(
 @pytest.mark.parametrize(
     ("failure", "message"),
     [
-        ((500, {"message": "Server Error"}, {}), "GitHub answered 500: Server Error"),
-        ((403, SECONDARY_LIMIT, {"Retry-After": "1"}), "GitHub answered 403: You have exceeded a secondary rate limit"),
+        (Fault(500, {"message": "Server Error"}), "GitHub answered 500: Server Error"),
+        (
+            Fault(403, SECONDARY_LIMIT, {"Retry-After": "1"}),
+            "GitHub answered 403: You have exceeded a secondary rate limit",
+        ),
     ],
     ids=["500", "secondary-rate-limit"],
 )
@@ -391,10 +394,10 @@ def test_github_failing_throughout_keeps_the_session_and_warns(
     action_runner: RunAction,
     recoupable: RecoupableStandIn,
     github: GitHubStandIn,
-    failure: tuple[int, dict[str, Any] | str, dict[str, str]],
+    failure: Fault,
     message: str,
 ) -> None:
-    github.fail_next.extend([failure] * 20)
+    github.faults.extend([failure] * 20)
     run = _comment_run(action_runner, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
@@ -409,7 +412,7 @@ def test_github_failing_throughout_keeps_the_session_and_warns(
 def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_session(
     action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
-    github.fail_next.append((403, {"message": "Resource not accessible by integration"}, {}))
+    github.faults.append(Fault(403, {"message": "Resource not accessible by integration"}))
     run = _comment_run(action_runner, recoupable, github, **{"fail-on-comment-error": "true"})
     check_run(run)
     assert run.returncode == 1
@@ -422,7 +425,7 @@ def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_sessio
 def test_github_error_that_echoes_the_token_does_not_leak_it(
     action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
-    github.fail_next.extend([(422, {"message": f"token {GITHUB_TOKEN} and key {API_KEY} rejected"}, {})] * 20)
+    github.faults.extend([Fault(422, {"message": f"token {GITHUB_TOKEN} and key {API_KEY} rejected"})] * 20)
     run = _comment_run(action_runner, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     assert run.stdout.count("::warning") == 1
@@ -434,6 +437,7 @@ def test_github_error_that_echoes_the_token_does_not_leak_it(
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl command."""
+    needs_command("openssl")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

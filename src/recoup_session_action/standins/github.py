@@ -1,29 +1,26 @@
 """A local stand-in of the GitHub REST API endpoints the action calls.
 
-Used by the ``demo`` command and by the tests. It listens on 127.0.0.1, records every
-request and answers like GitHub does (status codes, error bodies, ``Link`` pagination, rate-limit headers) for
-issue comments, pull requests and ``GET /user``.
+Used by the ``demo`` command and by the tests. It listens on 127.0.0.1 and answers like GitHub does (status
+codes, error bodies, ``Link`` pagination, rate-limit headers) for issue comments, pull requests and ``GET /user``.
+Requests are recorded and faults scripted the way every stand-in does (`loopback.StandIn`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from ..github_rules import COMMENT_LIMIT
-from .loopback import LoopbackServer
+from .loopback import Answer, Fault, RecordedRequest, StandIn, json_answer
+
+__all__ = ["DEMO_TOKEN", "Fault", "GitHubStandIn", "RecordedRequest", "TokenIdentity"]
 
 DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 - a fake token the stand-in accepts by default
 _DOCS = "https://docs.github.com/rest"
@@ -31,17 +28,6 @@ _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _RATE_LIMIT = 5000
 _NOT_ACCESSIBLE = "Resource not accessible by integration"
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the stand-in received it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
 
 
 @dataclass
@@ -52,14 +38,6 @@ class TokenIdentity:
     user_type: str
     read_only: bool = False
     can_get_user: bool = False
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    payload: bytes = b""
-    content_type: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,7 +53,7 @@ class _Call:
     def issue(self) -> tuple[str, str, int]:
         return self.params["owner"], self.params["repo"], int(self.params["number"])
 
-    def error(self, status: int, message: str) -> _Response:
+    def error(self, status: int, message: str) -> Answer:
         return _error(status, message, self.doc)
 
 
@@ -117,22 +95,11 @@ class _Comment:
     updated: int
 
 
-_Endpoint = Callable[[_Call], _Response]
+_Endpoint = Callable[[_Call], Answer]
 
 
-def _json(status: int, data: Any, headers: Mapping[str, str] | None = None) -> _Response:
-    payload = json.dumps(data, ensure_ascii=False).encode()
-    return _Response(status, payload, "application/json; charset=utf-8", headers or {})
-
-
-def _error(status: int, message: str, doc: str) -> _Response:
-    return _json(status, {"message": message, "documentation_url": doc, "status": str(status)})
-
-
-def _fault(status: int, body: dict[str, Any] | str, headers: dict[str, str]) -> _Response:
-    if isinstance(body, str):
-        return _Response(status, body.encode(), "text/plain; charset=utf-8", headers)
-    return _json(status, body, headers)
+def _error(status: int, message: str, doc: str) -> Answer:
+    return json_answer(status, {"message": message, "documentation_url": doc, "status": str(status)})
 
 
 def _timestamp(tick: int) -> str:
@@ -149,16 +116,7 @@ def _token(authorization: str) -> str:
     return token.strip() if scheme.lower() in {"token", "bearer"} else ""
 
 
-def _parse_json(raw: str) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
-def _comment_body(call: _Call) -> str | _Response:
+def _comment_body(call: _Call) -> str | Answer:
     """The ``body`` of a comment create/update request, or the 422 GitHub answers."""
     body = call.request.body
     text = body.get("body") if isinstance(body, dict) else None
@@ -174,81 +132,19 @@ def _comment_body(call: _Call) -> str | _Response:
     }
     doc = call.doc
     failed = {"message": "Validation Failed", "errors": [error], "documentation_url": doc, "status": "422"}
-    return _json(422, failed)
+    return json_answer(422, failed)
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    """Turns HTTP traffic into RecordedRequest objects and writes the answers."""
+class GitHubStandIn(StandIn):
+    """`with GitHubStandIn() as github:` serves GitHub's REST API at `github.api_url` until the block ends."""
 
-    protocol_version = "HTTP/1.1"
-
-    def __init__(self, respond: Callable[[RecordedRequest], _Response], *args: Any) -> None:
-        self._respond = respond
-        super().__init__(*args)
-
-    def do_GET(self) -> None:
-        """Handle GET."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Handle POST."""
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        """Handle PATCH."""
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        """Handle PUT (no route: 404)."""
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        """Handle DELETE."""
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-    def version_string(self) -> str:
-        """The ``Server`` header GitHub sends."""
-        return "github.com"
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        split = urlsplit(self.path)
-        request = RecordedRequest(
-            method=self.command,
-            path=split.path,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=_parse_json(raw),
-        )
-        self._write(self._respond(request))
-
-    def _write(self, response: _Response) -> None:
-        self.send_response(response.status)
-        if response.status != 204:
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.payload)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(response.payload)
-
-
-class GitHubStandIn:
-    """In-process GitHub REST API stand-in; use it as a context manager to run the server."""
+    server_header = "github.com"
 
     def __init__(self, tokens: dict[str, TokenIdentity] | None = None, path_prefix: str = "") -> None:
+        super().__init__()
         default = {DEMO_TOKEN: TokenIdentity("github-actions[bot]", "Bot")}
         self.tokens = default if tokens is None else tokens
         self.path_prefix = path_prefix.rstrip("/")
-        self.requests: list[RecordedRequest] = []
-        self.fail_next: list[tuple[int, dict[str, Any] | str, dict[str, str]]] = []
-        self._lock = threading.RLock()
-        self._server: LoopbackServer | None = None
-        self._port: int | None = None
         self._clock = 0
         self._last_id = 0
         self._named_ids: dict[str, int] = {}
@@ -259,33 +155,10 @@ class GitHubStandIn:
         self._comments: dict[int, _Comment] = {}
         self._routes = self._route_table()
 
-    def __enter__(self) -> GitHubStandIn:
-        handler = functools.partial(_RequestHandler, self._respond)
-        self._server = LoopbackServer(handler)
-        self._port = self._server.server_address[1]
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # fast shutdown()
-        threading.Thread(target=serve, name="github-standin", daemon=True).start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def connections(self) -> int:
-        """Connections accepted so far."""
-        return self._server.connections if self._server else 0
-
     @property
     def server_url(self) -> str:
-        """Web root of the instance (``GITHUB_SERVER_URL``); available once started."""
-        if self._port is None:
-            raise RuntimeError("GitHubStandIn has not been started; use it as a context manager")
-        return f"http://127.0.0.1:{self._port}"
+        """Web root of the instance (``GITHUB_SERVER_URL``)."""
+        return self.url
 
     @property
     def api_url(self) -> str:
@@ -343,11 +216,11 @@ class GitHubStandIn:
 
     # -- request handling --------------------------------------------------------------------------------
 
-    def _respond(self, request: RecordedRequest) -> _Response:
+    def handle(self, request: RecordedRequest) -> Answer:
+        """Every answer, a scripted fault included, carries GitHub's rate-limit headers."""
+        answer = super().handle(request)
         with self._lock:
-            self.requests.append(request)
             self._used += 1
-            response = self._answer(request)
             rate = {
                 "X-RateLimit-Limit": str(_RATE_LIMIT),
                 "X-RateLimit-Remaining": str(max(_RATE_LIMIT - self._used, 0)),
@@ -355,12 +228,9 @@ class GitHubStandIn:
                 "X-RateLimit-Used": str(self._used),
                 "X-RateLimit-Resource": "core",
             }
-        headers = rate | dict(response.headers)
-        return _Response(response.status, response.payload, response.content_type, headers)
+        return replace(answer, headers=rate | dict(answer.headers))
 
-    def _answer(self, request: RecordedRequest) -> _Response:
-        if self.fail_next:
-            return _fault(*self.fail_next.pop(0))
+    def answer(self, request: RecordedRequest) -> Answer:
         who = self.tokens.get(_token(request.headers.get("authorization", "")))
         if who is None:
             return _error(401, "Bad credentials", _DOCS)
@@ -406,46 +276,46 @@ class GitHubStandIn:
 
     # -- endpoints ---------------------------------------------------------------------------------------
 
-    def _list_comments(self, call: _Call) -> _Response:
+    def _list_comments(self, call: _Call) -> Answer:
         if call.issue not in self._titles:
             return call.error(404, "Not Found")
         return self._page(call.request, [self._comment_json(c) for c in self._comments_of(call.issue)])
 
-    def _create_comment(self, call: _Call) -> _Response:
+    def _create_comment(self, call: _Call) -> Answer:
         if call.issue not in self._titles:
             return call.error(404, "Not Found")
         text = _comment_body(call)
-        if isinstance(text, _Response):
+        if isinstance(text, Answer):
             return text
         created = self._comment_json(self._store_comment(call.issue, text, call.who))
-        return _json(201, created, {"Location": created["url"]})
+        return json_answer(201, created, {"Location": created["url"]})
 
-    def _get_comment(self, call: _Call) -> _Response:
+    def _get_comment(self, call: _Call) -> Answer:
         comment = self._find_comment(call)
-        return call.error(404, "Not Found") if comment is None else _json(200, self._comment_json(comment))
+        return call.error(404, "Not Found") if comment is None else json_answer(200, self._comment_json(comment))
 
-    def _update_comment(self, call: _Call) -> _Response:
+    def _update_comment(self, call: _Call) -> Answer:
         comment = self._find_comment(call)
         if comment is None:
             return call.error(404, "Not Found")
         text = _comment_body(call)
-        if isinstance(text, _Response):
+        if isinstance(text, Answer):
             return text
         comment.body, comment.updated = text, self._tick()
-        return _json(200, self._comment_json(comment))
+        return json_answer(200, self._comment_json(comment))
 
-    def _delete_comment(self, call: _Call) -> _Response:
+    def _delete_comment(self, call: _Call) -> Answer:
         comment = self._find_comment(call)
         if comment is None:
             return call.error(404, "Not Found")
         del self._comments[comment.id]
-        return _Response(204)
+        return Answer(204)
 
-    def _get_pull(self, call: _Call) -> _Response:
+    def _get_pull(self, call: _Call) -> Answer:
         pull = self._pulls.get(call.issue)
-        return call.error(404, "Not Found") if pull is None else _json(200, self._pull_json(pull))
+        return call.error(404, "Not Found") if pull is None else json_answer(200, self._pull_json(pull))
 
-    def _list_pulls(self, call: _Call) -> _Response:
+    def _list_pulls(self, call: _Call) -> Answer:
         """Filter by ``state`` (default open) and ``head``; like GitHub, ignore a head without ``owner:``."""
         state = call.request.query.get("state", "open")
         head = call.request.query.get("head", "")
@@ -456,17 +326,17 @@ class GitHubStandIn:
         ]
         return self._page(call.request, [self._pull_json(p) for p in pulls])
 
-    def _commit_pulls(self, call: _Call) -> _Response:
+    def _commit_pulls(self, call: _Call) -> Answer:
         pulls = self._pulls_of(call.params["owner"], call.params["repo"])
         found = [self._pull_json(p) for p in pulls if p.head_sha == call.params["sha"]]
         return self._page(call.request, found)
 
-    def _get_user(self, call: _Call) -> _Response:
+    def _get_user(self, call: _Call) -> Answer:
         if not call.who.can_get_user:
             return call.error(403, _NOT_ACCESSIBLE)
-        return _json(200, self._user_json(call.who.login, call.who.user_type))
+        return json_answer(200, self._user_json(call.who.login, call.who.user_type))
 
-    def _page(self, request: RecordedRequest, items: list[dict[str, Any]]) -> _Response:
+    def _page(self, request: RecordedRequest, items: list[dict[str, Any]]) -> Answer:
         """One page of ``items`` with GitHub's ``Link`` header (prev, next, last, first)."""
         per_page = min(_int_param(request.query, "per_page", 30), 100)
         page = _int_param(request.query, "page", 1)
@@ -476,7 +346,7 @@ class GitHubStandIn:
         rels |= {"first": 1} if page > 1 else {}
         link = ", ".join(f'<{self._page_url(request, number)}>; rel="{rel}"' for rel, number in rels.items())
         chunk = items[(page - 1) * per_page : page * per_page]
-        return _json(200, chunk, {"Link": link} if link else None)
+        return json_answer(200, chunk, {"Link": link} if link else None)
 
     def _page_url(self, request: RecordedRequest, page: int) -> str:
         return f"{self.server_url}{request.path}?{urlencode(request.query | {'page': str(page)})}"

@@ -1,8 +1,8 @@
 """A local stand-in of the Recoupable sessions API, for the demo and the tests. Standard library only.
 
 It implements `POST /api/sessions` as the documented contract says and checks what the real server checks,
-in the same order: the body first (400), then the credentials (401). `faults` lets a test make it misbehave
-on purpose, one scripted answer per request.
+in the same order: the body first (400), then the credentials (401). Requests are recorded and faults scripted
+the way every stand-in does (`loopback.StandIn`).
 """
 
 from __future__ import annotations
@@ -11,43 +11,20 @@ import json
 import re
 import secrets
 import ssl
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .loopback import LoopbackServer
+from .loopback import Answer, Fault, RecordedRequest, StandIn, json_answer
+
+__all__ = ["DEMO_API_KEY", "Fault", "RecordedRequest", "RecoupableStandIn"]
 
 DEMO_API_KEY = "recoup_sk_" + "demo" * 10 + "dem"
 _SLUG = re.compile(r"^[.\w-]+$")
 _STRING_FIELDS = ("title", "branch", "cloneUrl")
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One scripted answer: a status with a body, or a broken connection (`hang`, `drop`, `truncate`)."""
-
-    status: int = 500
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    behaviour: str = "answer"
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class RecoupableStandIn:
+class RecoupableStandIn(StandIn):
     """`with RecoupableStandIn() as api:` serves on 127.0.0.1 at `api.url` until the block ends."""
 
     def __init__(
@@ -59,47 +36,20 @@ class RecoupableStandIn:
         host: str = "127.0.0.1",
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """`port` 0 picks a free port; an `ssl_context` (server side) serves https instead of http; `host` other
-        than loopback is for CI's container job only, where the action's container must reach the host."""
+        super().__init__(port=port, host=host, ssl_context=ssl_context)
         self.api_keys = api_keys
         self.echo_repository = echo_repository
-        self.faults: list[Fault] = []
-        self.requests: list[Recorded] = []
-        self._lock = threading.Lock()
-        self._server = LoopbackServer(_handler_for(self), port, host=host)
-        if ssl_context is not None:
-            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
-        self._scheme = "http" if ssl_context is None else "https"
-        self._host = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (compared, not bound)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"{self._scheme}://{self._host}:{self._server.server_address[1]}"
-
-    @property
-    def connections(self) -> int:
-        """Connections accepted so far."""
-        return self._server.connections
-
-    @property
-    def posts(self) -> list[Recorded]:
+    def posts(self) -> list[RecordedRequest]:
         return [request for request in self.requests if request.method == "POST"]
 
-    def __enter__(self) -> RecoupableStandIn:
-        self._thread.start()
-        return self
+    def answer(self, request: RecordedRequest) -> Answer:
+        if (request.method, request.path) != ("POST", "/api/sessions"):
+            return json_answer(404, {"status": "error", "error": "Not found"})
+        return json_answer(*self.create_session(request.headers, request.content))
 
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def record(self, request: Recorded) -> Fault | None:
-        with self._lock:
-            self.requests.append(request)
-            return self.faults.pop(0) if self.faults else None
-
-    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def create_session(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """The real server's order of checks: body, then credentials; then a new session and chat."""
         payload = _parse_body(body)
         problem = _body_problem(payload)
@@ -185,52 +135,3 @@ def _is_uuid(value: Any) -> bool:
     except ValueError:
         return False
     return isinstance(value, str)
-
-
-def _handler_for(api: RecoupableStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            fault = api.record(Recorded("POST", self.path, headers, body))
-            if fault is not None:
-                self._fault(fault)
-            elif self.path != "/api/sessions":
-                self._json(404, {"status": "error", "error": "Not found"})
-            else:
-                self._json(*api.answer(headers, body))
-
-        def _json(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(extra or {})})
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _fault(self, fault: Fault) -> None:
-            if fault.behaviour == "hang":
-                time.sleep(30)
-                self.close_connection = True
-            elif fault.behaviour == "drop":
-                self.close_connection = True
-            elif fault.behaviour == "truncate":
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(fault.body) * 2))
-                self.end_headers()
-                self.wfile.write(fault.body)
-                self.close_connection = True
-            else:
-                self._send(fault.status, fault.body, {"Content-Type": "application/json", **fault.headers})
-
-        def log_message(self, format: str, *args: Any) -> None:
-            del format, args
-
-    return Handler
