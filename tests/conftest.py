@@ -252,6 +252,7 @@ def created_outputs(run: ActionRun, *, comment_id: str = "", comment_url: str = 
         "clone-url": "https://github.com/acme/app.git",
         "pr-number": "42",
         "skipped": "false",
+        "reused": "false",
         "outcome": "created",
         "error": "",
         "response": run.outputs["response"],

@@ -17,7 +17,22 @@ GET_PULL = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
 LIST_PULLS = "GET /repos/{owner}/{repo}/pulls"
 COMMIT_PULLS = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
 GET_USER = "GET /user"
-ENDPOINTS = (LIST, CREATE, UPDATE, DELETE, GET_PULL, LIST_PULLS, COMMIT_PULLS, GET_USER)
+GET_COMMENT = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}"
+REACT = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+PERMISSION = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+ENDPOINTS = (
+    LIST,
+    CREATE,
+    UPDATE,
+    DELETE,
+    GET_COMMENT,
+    GET_PULL,
+    LIST_PULLS,
+    COMMIT_PULLS,
+    GET_USER,
+    REACT,
+    PERMISSION,
+)
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -18,10 +18,17 @@ from recoup_session_action.standins.loopback import RecordedRequest
 
 from .shared import REST_SUBSET, load
 
-# Called by the action but not in the subset's operationIds.
-NOT_IN_SUBSET = {
-    ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
-    ("GET", "/user"),
+# Called by the action but not in the subset's operationIds, with the JSON body each takes (None: no body).
+NOT_IN_SUBSET: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"): None,
+    ("GET", "/user"): None,
+    ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"): None,
+    ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"): {
+        "type": "object",
+        "properties": {"content": {"enum": ["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]}},
+        "required": ["content"],
+        "additionalProperties": False,
+    },
 }
 
 
@@ -36,7 +43,7 @@ def operations(subset: dict[str, Any]) -> list[tuple[str, re.Pattern[str], str]]
     templates = {(method.upper(), path) for path, item in subset["paths"].items() for method in item}
     return [
         (method, re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))), path)
-        for method, path in templates | NOT_IN_SUBSET
+        for method, path in templates | NOT_IN_SUBSET.keys()
     ]
 
 
@@ -80,9 +87,13 @@ def check_request(request: RecordedRequest, subset: dict[str, Any], prefix: str 
     assert template is not None, f"{request.method} {request.path} is not an operation of the REST subset"
     signature = f"{request.method} {template}"
     operation = subset["paths"].get(template, {}).get(request.method.lower())
-    if operation is None:  # one of NOT_IN_SUBSET: nothing documented to check against, so nothing may be sent
+    if operation is None:  # one of NOT_IN_SUBSET: no query, and the body written out above
         assert request.query == {}, signature
-        assert request.body is None, signature
+        body_schema = NOT_IN_SUBSET[request.method, template]
+        if body_schema is None:
+            assert request.body is None, signature
+        else:
+            jsonschema.validate(request.body, body_schema)
         return signature
     parameters = [_resolve(subset, item) for item in operation.get("parameters", [])]
     path = request.path.removeprefix(prefix)

@@ -307,5 +307,5 @@ def test_one_connection_per_host_per_run_retries_and_comment_included(
     assert run.outputs["comment-id"] != ""
     assert len(recoupable.posts) == 2
     assert recoupable.connections == 1
-    assert len(github.requests) == 3  # list, create, and the re-read that settles a race
+    assert len(github.requests) == 4  # list, the claim, the re-read that settles a race, the record
     assert github.connections == 1

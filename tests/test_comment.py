@@ -10,6 +10,7 @@ comments and one update; a first run adds a create and one re-read to settle a r
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import Callable
@@ -19,21 +20,35 @@ from typing import Any
 import pytest
 
 from recoup_session_action.comment_body import marker
+from recoup_session_action.comment_record import CLAIM, CommentRecord, has_marker, read_record
 from recoup_session_action.standins.github import GitHubStandIn, RecordedRequest, TokenIdentity
 from recoup_session_action.standins.loopback import Answer
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 
 from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, GitHubFactory, RunAction, assert_no_secret
 from .events import BASE, EVENTS, FORK, MAIN_SHA, PUSH_SHA, SEARCH_SHA, TYPO_SHA, event
-from .github_requests import COMMIT_PULLS, CREATE, DELETE, GET_PULL, GET_USER, LIST, LIST_PULLS, UPDATE, signatures
+from .github_requests import (
+    COMMIT_PULLS,
+    CREATE,
+    DELETE,
+    GET_PULL,
+    GET_USER,
+    LIST,
+    LIST_PULLS,
+    PERMISSION,
+    REACT,
+    UPDATE,
+    signatures,
+)
 
 BOT = "github-actions[bot]"
 TAG = "recoup-session"
 MARKER = marker(TAG)
 RUN_ID = "5741279673"  # GITHUB_RUN_ID as the harness sets it
 PAT = "ghp_personal_access_token"
-FIRST_RUN = (LIST, CREATE, LIST)  # list, create, re-read to settle a race
+FIRST_RUN = (LIST, CREATE, LIST, UPDATE)  # list, claim, re-read to settle a race, record the session
 COMMON_PATH = (LIST, UPDATE)  # one page of comments + one update
+NEW_FIRST_RUN = (LIST, CREATE, LIST)  # session: new creates first, then lists, creates and settles a race
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*{}\[\]()#!|~])")
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
@@ -54,7 +69,9 @@ def comments_on(github: GitHubStandIn, full_name: str, number: int) -> list[dict
 
 def ours(github: GitHubStandIn, full_name: str, number: int, tag: str = TAG) -> list[dict[str, Any]]:
     """Comments with the marker of `tag` written by the bot (a person may paste the marker too)."""
-    return [c for c in comments_on(github, full_name, number) if marker(tag) in c["body"] and c["user"]["login"] == BOT]
+    return [
+        c for c in comments_on(github, full_name, number) if has_marker(c["body"], tag) and c["user"]["login"] == BOT
+    ]
 
 
 @dataclass
@@ -127,7 +144,9 @@ def assert_sticky(
     assert comment["user"]["login"] == BOT
     assert comment["user"]["type"] == "Bot"
     body: str = comment["body"]
-    assert body.startswith(marker(tag) + "\n")
+    record = read_record(body, tag)
+    assert record is not None
+    assert (record.session_id, record.chat_id) == (run.outputs["session-id"], run.outputs["chat-id"])
     assert body.count("<!--") == 1
     assert "### Recoupable session" in body
     assert f"[Open the session]({run.outputs['session-url']})" in body
@@ -169,6 +188,26 @@ def _pull(number: int, title: str, head_ref: str, head_sha: str, *, head: str = 
     return seed
 
 
+def _seed_all(*seeds: Seed) -> Seed:
+    def seed(github: GitHubStandIn) -> None:
+        for each in seeds:
+            each(github)
+
+    return seed
+
+
+TRIGGER_ID = 990001  # the id of the comment in our issue_comment fixtures
+
+
+def _trigger(number: int) -> Seed:
+    """The comment that triggered an issue_comment run, so the action can react on it."""
+
+    def seed(github: GitHubStandIn) -> None:
+        github.add_comment(*split(BASE), number, "/recoup", login="mona", comment_id=TRIGGER_ID)
+
+    return seed
+
+
 def _seed_push_pulls(github: GitHubStandIn) -> None:
     """Pull requests holding the pushed commit: only #7 is open with head main in this repository."""
     for number, ref, head, state in [
@@ -193,6 +232,7 @@ class EventCase:
     session: tuple[str, str]  # repository and branch of the session
     seed: Seed
     lookup: tuple[str, ...] = ()  # GitHub requests made to find the pull request, before the comment's
+    after: tuple[str, ...] = ()  # GitHub requests made after the comment's
 
 
 EVENT_CASES = {
@@ -203,12 +243,22 @@ EVENT_CASES = {
         EventCase("pull_request_target", (BASE, 14), (FORK, "patch-1"), PATCH_PR),
         EventCase("pull_request_review", (BASE, 12), (BASE, "feature/search"), SEARCH_PR),
         EventCase("pull_request_review_comment", (BASE, 12), (BASE, "feature/search"), SEARCH_PR),
-        EventCase("issue_comment.pull_request", (BASE, 13), (FORK, "fix/typo"), TYPO_PR, lookup=(GET_PULL,)),
+        # On a comment: eyes once accepted (after reading the pull request), rocket once the session is ready.
+        EventCase(
+            "issue_comment.pull_request",
+            (BASE, 13),
+            (FORK, "fix/typo"),
+            _seed_all(TYPO_PR, _trigger(13)),
+            lookup=(GET_PULL, REACT),
+            after=(REACT,),
+        ),
         EventCase(
             "issue_comment.issue",
             (BASE, 5),
             (BASE, "main"),
-            lambda github: github.add_issue(*split(BASE), 5, title="Search is slow"),
+            _seed_all(lambda github: github.add_issue(*split(BASE), 5, title="Search is slow"), _trigger(5)),
+            lookup=(REACT,),
+            after=(REACT,),
         ),
         EventCase("push", (BASE, 7), (BASE, "main"), _seed_push_pulls, lookup=(COMMIT_PULLS,)),
         EventCase("workflow_dispatch", (BASE, 15), (BASE, "main"), DISPATCH_PR, lookup=(COMMIT_PULLS,)),
@@ -228,8 +278,8 @@ def test_each_event_comments_on_its_pull_request(runner: Runner, case: EventCase
     comment = assert_sticky(run, runner.github, *case.comment_on)
     assert f"| Repository | {escaped(case.session[0])} |" in comment["body"]
     assert f"| Branch | {escaped(case.session[1])} |" in comment["body"]
-    assert runner.signatures() == [*case.lookup, *FIRST_RUN]
-    assert len(comments_on(runner.github, *case.comment_on)) == 1
+    assert runner.signatures() == [*case.lookup, *FIRST_RUN, *case.after]
+    assert len(ours(runner.github, *case.comment_on)) == 1
 
 
 def test_push_lookup_ignores_closed_forked_and_other_branch_pulls(runner: Runner) -> None:
@@ -293,22 +343,26 @@ def test_issue_comment_from_a_none_association_makes_no_session(runner: Runner) 
     [notice] = [line for line in run.stdout.splitlines() if line.startswith("::notice")]
     assert "drive-by" in notice
     assert "NONE" in notice
+    assert "their permission on the repository is none" in notice
     assert runner.recoupable.requests == []
-    assert runner.github.requests == []
+    assert runner.signatures() == [PERMISSION]  # the association did not allow it: GitHub is asked, once
+    assert runner.github.requests[0].path.endswith("/collaborators/drive-by/permission")
     assert "### Recoupable session skipped" in run.summary
 
 
 def test_issue_comment_by_a_contributor_is_refused_by_default(runner: Runner) -> None:
     fixture = EVENTS["issue_comment.pull_request"]
     payload = _commented_by("CONTRIBUTOR", "newcomer")
+    runner.github.permissions["newcomer"] = "triage"
 
     run = runner("issue_comment", payload, fixture.runner_env())
 
     assert run.returncode == 0, run.log
     assert run.outputs["skipped"] == "true"
     assert "CONTRIBUTOR" in run.stdout
+    assert "their permission on the repository is read" in run.stdout  # triage reads as read
     assert runner.recoupable.requests == []
-    assert runner.github.requests == []
+    assert runner.signatures() == [PERMISSION]
 
     TYPO_PR(runner.github)
     allowed = runner("issue_comment", payload, fixture.runner_env(), **{"allowed-associations": "CONTRIBUTOR"})
@@ -324,34 +378,62 @@ def _search(runner: Runner, **inputs: str) -> ActionRun:
     return runner.fixture("pull_request", **inputs)
 
 
-def test_second_run_updates_the_comment_in_two_requests(runner: Runner) -> None:
+def test_second_run_reuses_the_session_in_one_get_and_two_github_requests(runner: Runner) -> None:
     SEARCH_PR(runner.github)
     first = _search(runner)
     created = assert_sticky(first, runner.github, BASE, 12)
     assert runner.signatures() == list(FIRST_RUN)
+    assert [r.method for r in runner.recoupable.requests] == ["POST"]
     seen = len(runner.github.requests)
 
     second = _search(runner)
 
     updated = assert_sticky(second, runner.github, BASE, 12, action="updated")
     assert updated["id"] == created["id"]
-    assert second.outputs["session-id"] != first.outputs["session-id"]
-    assert first.outputs["session-id"] not in updated["body"]
-    assert runner.signatures(seen) == list(COMMON_PATH)  # the common path: one page + one update
+    assert (second.outputs["session-id"], second.outputs["chat-id"]) == (
+        first.outputs["session-id"],
+        first.outputs["chat-id"],
+    )
+    assert (second.outputs["outcome"], second.outputs["reused"]) == ("reused", "true")
+    assert (first.outputs["outcome"], first.outputs["reused"]) == ("created", "false")
+    # The budget of a reuse: Recoupable one GET and no POST; GitHub one page of comments and one update.
+    assert [r.method for r in runner.recoupable.requests] == ["POST", "GET"]
+    assert runner.recoupable.requests[1].path == f"/api/sessions/{first.outputs['session-id']}"
+    assert runner.signatures(seen) == list(COMMON_PATH)
+    stored = runner.recoupable.sessions[first.outputs["session-id"]]
+    assert json.loads(second.outputs["response"]) == {"session": stored}  # the GET's body
     patch = runner.github.requests[-1]
     assert patch.path == f"/repos/{BASE}/issues/comments/{created['id']}"
     assert patch.body == {"body": updated["body"]}
     assert len(comments_on(runner.github, BASE, 12)) == 1
+    assert "### Recoupable session reused" in second.summary
 
 
-def test_more_than_100_comments_are_paged_and_the_newest_of_ours_updated(runner: Runner) -> None:
+def test_session_new_creates_every_run_and_updates_the_one_comment(runner: Runner) -> None:
+    SEARCH_PR(runner.github)
+    first = _search(runner, session="new")
+    created = assert_sticky(first, runner.github, BASE, 12)
+    assert runner.signatures() == list(NEW_FIRST_RUN)
+    seen = len(runner.github.requests)
+
+    second = _search(runner, session="new")
+
+    updated = assert_sticky(second, runner.github, BASE, 12, action="updated")
+    assert updated["id"] == created["id"]
+    assert second.outputs["session-id"] != first.outputs["session-id"]
+    assert first.outputs["session-id"] not in updated["body"]
+    assert [r.method for r in runner.recoupable.requests] == ["POST", "POST"]
+    assert runner.signatures(seen) == list(COMMON_PATH)
+
+
+def test_more_than_100_comments_are_paged_and_leftovers_collapsed_into_the_oldest(runner: Runner) -> None:
     SEARCH_PR(runner.github)
     owner, name = split(BASE)
     for i in range(160):
         if i == 3:
             old = runner.github.add_comment(owner, name, 12, f"{MARKER}\nold", login=BOT, user_type="Bot")
         elif i == 130:
-            newest = runner.github.add_comment(owner, name, 12, f"{MARKER}\nnewer", login=BOT, user_type="Bot")
+            newer = runner.github.add_comment(owner, name, 12, f"{MARKER}\nnewer", login=BOT, user_type="Bot")
         elif i == 140:
             runner.github.add_comment(owner, name, 12, f"{marker('other')}\nother tag", login=BOT, user_type="Bot")
         else:
@@ -360,15 +442,16 @@ def test_more_than_100_comments_are_paged_and_the_newest_of_ours_updated(runner:
     run = _search(runner)
 
     assert run.returncode == 0, run.log
-    assert run.outputs["comment-id"] == str(newest)
+    # Comments of an older version (a marker, no record): the oldest is kept and written, the newer collapsed.
+    assert run.outputs["comment-id"] == str(old)
     by_id = {c["id"]: c for c in comments_on(runner.github, BASE, 12)}
-    assert len(by_id) == 160
-    assert by_id[old]["body"] == f"{MARKER}\nold"
-    assert by_id[newest]["body"].startswith(MARKER)
-    assert f"[Open the session]({run.outputs['session-url']})" in by_id[newest]["body"]
-    assert runner.signatures() == [LIST, LIST, UPDATE]
+    assert len(by_id) == 159
+    assert newer not in by_id
+    assert read_record(by_id[old]["body"], TAG) is not None
+    assert f"[Open the session]({run.outputs['session-url']})" in by_id[old]["body"]
+    assert runner.signatures() == [LIST, LIST, DELETE, UPDATE]
     assert [r.query for r in runner.github.requests[:2]] == [{"per_page": "100"}, {"per_page": "100", "page": "2"}]
-    assert f"Pull-request comment updated: [view it]({by_id[newest]['html_url']})" in run.summary
+    assert f"Pull-request comment updated: [view it]({by_id[old]['html_url']})" in run.summary
 
 
 def test_two_tags_keep_two_comments(runner: Runner) -> None:
@@ -453,7 +536,7 @@ def test_a_pasted_marker_is_never_taken_over(runner: Runner) -> None:
     assert theirs["body"] == f"{MARKER}\nlook, I can paste it"
     assert theirs["user"]["login"] == "mallory"
     # GET /user answers 403 to GITHUB_TOKEN: asked (a person's comment has the marker), not depended on.
-    assert runner.signatures() == [LIST, GET_USER, *FIRST_RUN[1:]]
+    assert runner.signatures() == [LIST, GET_USER, *FIRST_RUN[1:]]  # who the token is: asked once
 
 
 def test_a_personal_token_updates_its_own_users_comment(
@@ -476,62 +559,60 @@ def test_a_personal_token_updates_its_own_users_comment(
 
 
 class RacingStandIn(GitHubStandIn):
-    """Another run of the same workflow posts its comment just after this run's first `trigger` request to the
-    comments (GET: the race is lost; POST: won)."""
+    """Another run of the same workflow posts its comment (`body`) just after this run's first `trigger` request to
+    the comments (GET: before our claim, so the race is lost; POST: after it, so it is won)."""
 
     trigger = ""
+    body = ""
     racer: int | None = None
 
     def handle(self, request: RecordedRequest) -> Answer:
         answer = super().handle(request)
         if self.racer is None and request.method == self.trigger and request.path.endswith("/comments"):
-            self.racer = self.add_comment(*split(BASE), 12, f"{MARKER}\nthe other run", login=BOT, user_type="Bot")
+            self.racer = self.add_comment(*split(BASE), 12, self.body, login=BOT, user_type="Bot")
         return answer
 
 
-@pytest.fixture
-def racing_runner(
-    request: pytest.FixtureRequest,
-    action_runner: RunAction,
-    recoupable: RecoupableStandIn,
-    github_standin: GitHubFactory,
-) -> tuple[Runner, RacingStandIn]:
+def _racing(runner: Runner, github_standin: GitHubFactory, trigger: str, body: str) -> tuple[Runner, RacingStandIn]:
     github = github_standin(kind=RacingStandIn)
     assert isinstance(github, RacingStandIn)
-    github.trigger = request.param
+    github.trigger, github.body = trigger, body
     SEARCH_PR(github)
-    return Runner(action_runner, recoupable, github), github
+    return Runner(runner.action_runner, runner.recoupable, github), github
 
 
-@pytest.mark.parametrize("racing_runner", ["GET"], indirect=True)
-def test_race_lost_keeps_the_older_comment_and_deletes_ours(racing_runner: tuple[Runner, RacingStandIn]) -> None:
-    runner, github = racing_runner
+def test_race_lost_deletes_our_claim_and_reuses_the_older_comments_session(
+    runner: Runner, github_standin: GitHubFactory
+) -> None:
+    session = runner.recoupable.add_session(API_KEY)
+    recorded = marker(TAG, CommentRecord(session_id=session["id"], chat_id="chat-of-the-other-run"))
+    racing, github = _racing(runner, github_standin, "GET", f"{recorded}\nthe other run")
 
-    run = _search(runner)
+    run = _search(racing)
 
     comment = assert_sticky(run, github, BASE, 12, action="updated")
     assert comment["id"] == github.racer
-    assert "the other run" not in comment["body"]
+    assert (run.outputs["session-id"], run.outputs["chat-id"]) == (session["id"], "chat-of-the-other-run")
+    assert run.outputs["outcome"] == "reused"
     assert len(comments_on(github, BASE, 12)) == 1
-    created = github.requests[1]
-    deleted = github.requests[-1]
-    assert created.method == "POST"
-    assert deleted.method == "DELETE"
-    assert runner.signatures() == [*FIRST_RUN, UPDATE, DELETE]
-    assert github.requests[2].query.get("since", "").endswith("Z")
+    assert racing.signatures() == [LIST, CREATE, LIST, DELETE, UPDATE]
+    assert [r.method for r in runner.recoupable.requests] == ["GET"]
 
 
-@pytest.mark.parametrize("racing_runner", ["POST"], indirect=True)
-def test_race_won_keeps_ours_and_deletes_the_newer(racing_runner: tuple[Runner, RacingStandIn]) -> None:
-    runner, github = racing_runner
+def test_race_won_keeps_ours_and_leaves_a_newer_live_claim_to_its_run(
+    runner: Runner, github_standin: GitHubFactory
+) -> None:
+    racing, github = _racing(runner, github_standin, "POST", f"{marker(TAG, CLAIM)}\nclaim")
 
-    run = _search(runner)
+    run = _search(racing)
 
-    comment = assert_sticky(run, github, BASE, 12)
-    assert comment["id"] != github.racer
-    assert len(comments_on(github, BASE, 12)) == 1
-    assert runner.signatures() == [*FIRST_RUN, DELETE]
-    assert github.requests[-1].path == f"/repos/{BASE}/issues/comments/{github.racer}"
+    assert run.outputs["outcome"] == "created"
+    assert racing.signatures() == list(FIRST_RUN)
+    mine, theirs = ours(github, BASE, 12)
+    assert theirs["id"] == github.racer  # a fresh claim: its own run deletes it when it loses the election
+    assert run.outputs["comment-id"] == str(mine["id"])
+    expected = CommentRecord(session_id=run.outputs["session-id"], chat_id=run.outputs["chat-id"])
+    assert read_record(mine["body"], TAG) == expected
 
 
 # -- failures never lose the session --------------------------------------------------------------------------
@@ -638,8 +719,9 @@ def test_comment_template_substitutes_every_placeholder(runner: Runner) -> None:
     assert run.returncode == 0, run.log
     [comment] = ours(runner.github, BASE, 12)
     session_id, chat_id = run.outputs["session-id"], run.outputs["chat-id"]
+    record = marker(TAG, CommentRecord(session_id=session_id, chat_id=chat_id))
     assert comment["body"] == (
-        f"{MARKER}\nAgent on feature/search of octo-org/octo-app: running\n"
+        f"{record}\nAgent on feature/search of octo-org/octo-app: running\n"
         f"[open]({run.outputs['session-url']}) session {session_id} chat {chat_id} "
         f"([run](https://github.com/{BASE}/actions/runs/{RUN_ID})) {session_id}"
     )
@@ -666,7 +748,8 @@ def test_a_huge_template_stays_within_githubs_limit(runner: Runner) -> None:
     assert run.returncode == 0, run.log
     [comment] = ours(runner.github, BASE, 12)
     assert len(comment["body"]) == 65_536
-    assert comment["body"].startswith(f"{MARKER}\n{run.outputs['session-url']}\n")
+    record = CommentRecord(session_id=run.outputs["session-id"], chat_id=run.outputs["chat-id"])
+    assert comment["body"].startswith(f"{marker(TAG, record)}\n{run.outputs['session-url']}\n")
     assert comment["body"].endswith("x\u2026")
 
 

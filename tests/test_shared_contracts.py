@@ -105,11 +105,13 @@ def test_the_github_stand_in_serves_every_operation_of_the_rest_subset(standin: 
     comment = issue.create_comment("hello")
     comment.edit("edited")
     issue.get_comment(comment.id).body  # noqa: B018
+    comment.create_reaction("eyes")
     issue.get_comment(comment.id).delete()
     list(issue.get_comments())
     repo.get_pull(7).title  # noqa: B018
     list(repo.get_pulls(state="open", head="forker:feature"))
     list(repo.get_commit(SHA).get_pulls())
+    repo.get_collaborator_permission("octocat")
     client(standin, PAT).get_user().login  # noqa: B018
 
     called = {(r.method, template_of(r, "", subset)) for r in standin.requests}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from recoup_session_action.comment_record import has_marker
 from recoup_session_action.outcome import OUTPUT_NAMES
 from recoup_session_action.standins.github import GitHubStandIn
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
@@ -67,7 +68,7 @@ def test_hostile_title_and_branch_from_a_fork_are_inert(
     assert run.outputs["branch"] == HOSTILE_BRANCH
     [comment] = github.comments("acme", "app", 42)
     text = comment["body"]
-    assert text.startswith("<!-- recoup-session-action:recoup-session -->\n")
+    assert has_marker(text, "recoup-session")
     assert "<!--" not in text.split("\n", 1)[1]
     assert "@org" not in text
     assert API_KEY not in text

@@ -1,23 +1,21 @@
 """The sticky pull-request comment: find the run's pull request, then keep exactly one comment of ours on it.
 
 It speaks to GitHub only through a `GitHubApi`, so the logic runs the same against PyGithub or a test double.
+Which comment is the pull request's, when runs race, is `sticky.py`'s business; this module writes it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from .comment_body import marker, render_body
-from .context import RunnerEnv
+from .context import RunnerEnv, Target
+from .errors import GitHubError, GitHubGone
 from .github_api import GitHubApi, IssueComment
-from .inputs import CommentMode, Settings
-from .outcome import CommentResult, Outcome
+from .outcome import CommentResult
+from .sticky import our_comments
 
 LOOKUP_EVENTS = frozenset({"push", "workflow_dispatch", "schedule"})
 BRANCH_LOOKUP_EVENTS = frozenset({"workflow_run"})
 NO_COMMENT_EVENTS = frozenset({"release", "merge_group"})
-# How far before our new comment to look for one a concurrent run made: more than a run's list-then-create.
-RACE_WINDOW = timedelta(minutes=10)
+MAX_LOOKS = 3
 
 
 def never_comments(env: RunnerEnv) -> str | None:
@@ -29,33 +27,8 @@ def never_comments(env: RunnerEnv) -> str | None:
     return None
 
 
-def post_comment(github: GitHubApi, settings: Settings, env: RunnerEnv, outcome: Outcome) -> CommentResult:
-    """Create or update this action's comment on the run's pull request (or issue)."""
-    number = settings.pr_number or _pull_request_number(github, env, outcome)
-    if number is None:
-        return CommentResult(problem=_not_found(env, outcome))
-    body = render_body(settings, env, outcome)
-    if settings.comment is CommentMode.CREATE:
-        created = github.create_comment(number, body)
-        return CommentResult(comment_id=created.id, url=created.html_url, pr_number=number, action="created")
-    return _upsert(github, number, body, settings.comment_tag)
-
-
-def _not_found(env: RunnerEnv, outcome: Outcome) -> str:
-    target = outcome.target
-    assert target is not None
-    if target.branch is None:
-        return f"none: the {env.event_name or 'run'} names no branch to find a pull request for"
-    return (
-        f"none: no open pull request has branch {target.branch} of {target.repository.full_name} as its head; "
-        "set pr-number to comment anyway"
-    )
-
-
-def _pull_request_number(github: GitHubApi, env: RunnerEnv, outcome: Outcome) -> int | None:
-    target = outcome.target
-    if target is None:
-        return None
+def pull_request_number(github: GitHubApi, env: RunnerEnv, target: Target) -> int | None:
+    """The pull request (or issue) the run's comment goes on: the event's, or the open one for its branch."""
     if target.pull_request is not None:
         return target.pull_request.number
     if target.branch is None:
@@ -67,46 +40,57 @@ def _pull_request_number(github: GitHubApi, env: RunnerEnv, outcome: Outcome) ->
     return None
 
 
-def _upsert(github: GitHubApi, number: int, body: str, tag: str) -> CommentResult:
-    ours = _our_comments(github, github.comments(number), tag)
-    if ours:
-        newest = ours[-1]
-        github.edit_comment(newest, body)
-        return CommentResult(comment_id=newest.id, url=newest.html_url, pr_number=number, action="updated")
+def not_found(env: RunnerEnv, target: Target) -> str:
+    if target.branch is None:
+        return f"none: the {env.event_name or 'run'} names no branch to find a pull request for"
+    return (
+        f"none: no open pull request has branch {target.branch} of {target.repository.full_name} as its head; "
+        "set pr-number to comment anyway"
+    )
+
+
+def add_comment(github: GitHubApi, number: int, body: str) -> CommentResult:
+    """A new comment every run (comment: create)."""
     created = github.create_comment(number, body)
-    return _settle_race(github, number, body, tag, created)
+    return CommentResult(comment_id=created.id, url=created.html_url, pr_number=number, action="created")
 
 
-def _settle_race(github: GitHubApi, number: int, body: str, tag: str, created: IssueComment) -> CommentResult:
-    """Two runs may have created a comment each: keep the oldest, update it, delete the newer ones we made.
+def write_comment(
+    github: GitHubApi, number: int, tag: str, body: str, known: IssueComment | None = None
+) -> CommentResult:
+    """Write `body` into the pull request's comment: `known` if given, else the oldest of ours, else a new one.
 
-    Only comments by the author of the one just created count (that author is us, for certain), and only
-    those updated since shortly before it: an older one would have been found by the first listing.
-    """
-    since = created.created_at - RACE_WINDOW if created.created_at else None
-    recent = [
-        comment
-        for comment in github.comments(number, since=since)
-        if marker(tag) in comment.body and comment.author == created.author
-    ]
-    ours = sorted({comment.id: comment for comment in [*recent, created]}.values(), key=lambda comment: comment.id)
-    oldest, newer = ours[0], ours[1:]
+    A comment deleted between reading and editing (another run settled a race) is looked up again, so the
+    result always points at the comment that remains."""
+    if known is not None:
+        try:
+            edited = github.edit_comment(known.id, body)
+            return CommentResult(
+                comment_id=edited.id, url=edited.html_url or known.html_url, pr_number=number, action="updated"
+            )
+        except GitHubGone:
+            pass
+    for _ in range(MAX_LOOKS):
+        ours = our_comments(github, github.comments(number), tag)
+        if not ours:
+            return _create_and_settle(github, number, tag, body)
+        oldest = ours[0]
+        try:
+            edited = github.edit_comment(oldest.id, body)
+        except GitHubGone:
+            continue
+        return CommentResult(
+            comment_id=oldest.id, url=edited.html_url or oldest.html_url, pr_number=number, action="updated"
+        )
+    raise GitHubError(f"the comments of #{number} kept disappearing while being written")
+
+
+def _create_and_settle(github: GitHubApi, number: int, tag: str, body: str) -> CommentResult:
+    """Create ours; if another run created one at the same time, the oldest stays and ours goes."""
+    created = github.create_comment(number, body)
+    ours = our_comments(github, github.comments(number), tag)
+    oldest = ours[0] if ours else created
     if oldest.id == created.id:
-        action = "created"
-    else:
-        github.edit_comment(oldest, body)
-        action = "updated"
-    for comment in newer:
-        github.delete_comment(comment)
-    return CommentResult(comment_id=oldest.id, url=oldest.html_url, pr_number=number, action=action)
-
-
-def _our_comments(github: GitHubApi, comments: list[IssueComment], tag: str) -> list[IssueComment]:
-    """Comments with our marker, written by a bot or by the token's own user, oldest first.
-
-    `GET /user` is asked only when a person's comment carries the marker (GITHUB_TOKEN gets 403 there)."""
-    tagged = [comment for comment in comments if comment.author and marker(tag) in comment.body]
-    by_people = [comment for comment in tagged if not comment.author_is_bot]
-    own_login = github.token_login() if by_people else None
-    ours = [comment for comment in tagged if comment.author_is_bot or comment.author == own_login]
-    return sorted(ours, key=lambda comment: comment.id)
+        return CommentResult(comment_id=created.id, url=created.html_url, pr_number=number, action="created")
+    github.delete_comment(created.id)
+    return write_comment(github, number, tag, body, oldest)

@@ -21,6 +21,7 @@ from .inputs import Settings
 from .text import first_validation_error
 
 IssueNumber = Annotated[int, Field(ge=1, le=MAX_ISSUE_NUMBER)]
+CLOSING_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
 
 class _Payload(BaseModel):
@@ -57,6 +58,8 @@ class IssuePayload(_Payload):
 
 
 class CommentPayload(_Payload):
+    id: int | None = None
+    body: str = ""
     author_association: str = "NONE"
     user: Account | None = None
 
@@ -78,6 +81,7 @@ class MergeGroupPayload(_Payload):
 class EventPayload(_Payload):
     """The parts of any event payload this action reads; everything is optional."""
 
+    action: str | None = None
     repository: RepositoryPayload | None = None
     pull_request: PullRequestPayload | None = None
     issue: IssuePayload | None = None
@@ -144,7 +148,15 @@ class EventFacts(BaseModel):
     no_branch_reason: str | None = None
     commenter_association: str | None = None
     commenter: str | None = None
+    comment_id: int | None = None
+    comment_body: str | None = None
     sender: str = ""
+    action: str | None = None
+
+    @property
+    def closes_pull_request(self) -> bool:
+        """A pull_request or pull_request_target event for a pull request that closed (merged or not)."""
+        return self.event_name in CLOSING_EVENTS and self.action == "closed" and self.pull_request is not None
 
 
 class Target(BaseModel):
@@ -192,6 +204,7 @@ def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
         repository=event.repository.full_name if event.repository else env.repository or None,
         clone_url=event.repository.clone_url if event.repository else None,
         sender=event.sender.login if event.sender else env.actor,
+        action=event.action,
     )
     if name in PULL_REQUEST_EVENTS and event.pull_request:
         return facts_from_pull_request(base, event.pull_request)
@@ -236,6 +249,8 @@ def _from_issue_comment(base: EventFacts, event: EventPayload) -> EventFacts:
     update: dict[str, Any] = {
         "commenter_association": comment.author_association,
         "commenter": comment.user.login if comment.user else None,
+        "comment_id": comment.id,
+        "comment_body": comment.body,
     }
     if event.issue.pull_request is not None:
         update["pull_request_to_fetch"] = event.issue.number

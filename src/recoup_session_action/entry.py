@@ -48,6 +48,9 @@ HELP = {
     "comment-tag": "tag that identifies this action's comment (default: recoup-session)",
     "comment-template": "Markdown template with {session_url} {session_id} {chat_id} {repository} {branch} "
     "{status} {run_url}",
+    "session": "reuse (the session the comment records, while it runs) or new (always create) (default: reuse)",
+    "on-close": "archive (PATCH the recorded session to archived) or keep, when a pull request closes",
+    "command": "first word an issue_comment must have (default: /recoup; empty: every comment)",
     "pr-number": "pull request (or issue) to comment on, overriding the event",
     "allowed-associations": "comma-separated author associations allowed to trigger on issue_comment "
     "(default: OWNER,MEMBER,COLLABORATOR)",

@@ -14,20 +14,25 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from .commands import Command, parse_command_comment
 from .context import EventFacts, RunnerEnv, Target, apply_inputs
 from .errors import ApiFailure, ContextError, GitHubError, InputError
 from .github_rules import DEPENDABOT_LOGIN
 from .hints import FORK_RECIPE
-from .inputs import SECRET_INPUTS, CommentMode, Settings, parse_settings
+from .inputs import SECRET_INPUTS, CommentMode, OnClose, SessionMode, Settings, parse_settings
 from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
-from .recoupable_models import CreateSessionRequest
+from .recoupable_models import Chat, CreateSessionRequest, CreateSessionResponse, ended_reason
 from .summary import comment_summary, summary
 from .text import redact
+
+POLL_SECONDS = 1.0
 
 if TYPE_CHECKING:
     import httpx
 
-    from .github_api import GitHubAccess, GitHubApi, OpenGitHub
+    from .comment_record import CommentRecord
+    from .github_api import GitHubAccess, GitHubApi, IssueComment, OpenGitHub
+    from .recoupable_client import RecoupableClient
 
 
 class Reporter(Protocol):
@@ -90,41 +95,52 @@ def _run(
         skip = _skip_reason(facts, settings)
         if skip is not None:
             return _finish(reporter, Outcome(state=State.SKIPPED, message=skip))
+        command = parse_command_comment(facts, settings)
+        if isinstance(command, str):
+            return _finish(reporter, Outcome(state=State.SKIPPED, message=command))
+        gate = _permission_gate(facts, settings, env, seams)
+        if gate is not None:
+            return _finish(reporter, Outcome(state=State.SKIPPED, message=gate))
         target = _resolve_target(facts, settings, env, seams)
     except (ContextError, InputError) as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
-    request = build_request(settings, target)
-    _log_request(reporter, settings, request)
-    if settings.dry_run:
-        return _finish(reporter, Outcome(state=State.DRY_RUN, target=target, request=request))
-    if settings.api_key is None:
-        message = (
-            "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
-        )
-        return _finish(reporter, Outcome(state=State.FAILED, message=message, target=target, request=request))
-    outcome = _create(reporter, settings, target, request, seams)
-    exit_code = _finish(reporter, outcome, comment_outputs_follow=outcome.state is State.CREATED)
-    if outcome.state is not State.CREATED:
-        return exit_code
-    return _comment(reporter, settings, env, outcome, seams)
+    run = _Run(reporter, settings, env, seams, target, facts, command)
+    return run.go()
 
 
 def _skip_reason(facts: EventFacts, settings: Settings) -> str | None:
     if facts.branch_deleted and settings.branch is None:
         return f"The push deleted branch {facts.branch}: there is nothing to start a session on."
-    association = facts.commenter_association
-    if association is not None and association not in settings.allowed_associations:
-        allowed = ", ".join(sorted(settings.allowed_associations))
-        return (
-            f"The comment's author ({facts.commenter or 'unknown'}) has association {association}, "
-            f"not one of allowed-associations ({allowed}): no session created."
-        )
     if settings.api_key is None and not settings.dry_run and _secrets_withheld(facts):
         return (
             "The api-key is empty because GitHub does not give secrets to workflows run for forks or Dependabot; "
             f"no session created. {FORK_RECIPE}."
         )
     return None
+
+
+def _permission_gate(facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams) -> str | None:
+    """Why the commenter may not start a session, or None. The association is the fast path; otherwise GitHub
+    is asked for the commenter's permission on the repository (a private organization's members show as
+    CONTRIBUTOR there): write, maintain or admin is enough."""
+    association = facts.commenter_association
+    if association is None or association in settings.allowed_associations:
+        return None
+    allowed = ", ".join(sorted(settings.allowed_associations))
+    refused = (
+        f"The comment's author ({facts.commenter or 'unknown'}) has association {association}, "
+        f"not one of allowed-associations ({allowed})"
+    )
+    access = _github_access(settings, env, env.repository or facts.repository or "")
+    if access is None or not facts.commenter or settings.dry_run:
+        return f"{refused}: no session created."
+    try:
+        permission = seams.github(access).permission(facts.commenter)
+    except GitHubError as error:
+        return f"{refused}, and their permission could not be read ({error}): no session created."
+    if permission in WRITE_PERMISSIONS:
+        return None
+    return f"{refused}, and their permission on the repository is {permission}: no session created."
 
 
 def _secrets_withheld(facts: EventFacts) -> bool:
@@ -190,25 +206,34 @@ def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
     )
 
 
-def _create(
-    reporter: Reporter, settings: Settings, target: Target, request: CreateSessionRequest, seams: Seams
-) -> Outcome:
+def _client(reporter: Reporter, settings: Settings, seams: Seams) -> RecoupableClient:
     from .recoupable_client import RecoupableClient  # noqa: PLC0415 (no HTTP client for a dry run)
 
     assert settings.api_key is not None
-    api_key = settings.api_key.get_secret_value()
 
     def log_retry(attempt: int, reason: str, wait: float) -> None:
         reporter.info(f"Attempt {attempt} failed: {reason}; retrying in {wait:.1f}s")
 
-    with RecoupableClient(
+    return RecoupableClient(
         settings.api_url,
-        api_key,
+        settings.api_key.get_secret_value(),
         timeout_seconds=settings.timeout_seconds,
         max_retries=settings.max_retries,
         on_retry=log_retry,
         transport=seams.recoupable_transport,
-    ) as client:
+    )
+
+
+def _create(
+    reporter: Reporter,
+    settings: Settings,
+    target: Target,
+    request: CreateSessionRequest,
+    seams: Seams,
+    *,
+    replaced: str | None = None,
+) -> Outcome:
+    with _client(reporter, settings, seams) as client:
         try:
             created = client.create_session(request)
             if created.attempts > 1:
@@ -228,6 +253,7 @@ def _create(
         response=created.response,
         response_body=created.body,
         session_url=session_url(settings.app_url, created.response),
+        replaced=replaced,
     )
 
 
@@ -239,8 +265,8 @@ def _finish(reporter: Reporter, outcome: Outcome, *, comment_outputs_follow: boo
         reporter.notice(outcome.message, title="Recoupable session skipped")
     for mismatch in outcome.mismatches:
         reporter.warning(f"The session does not match the request: {mismatch}.", title="Session differs")
-    if outcome.response is not None:
-        reporter.info(f"Session {outcome.response.session.id} created: {outcome.session_url}")
+    if outcome.response is not None and outcome.state is not State.FAILED:
+        reporter.info(f"Session {outcome.response.session.id} {outcome.state.value}: {outcome.session_url}")
     values = outputs(outcome)
     if comment_outputs_follow:
         values = {name: value for name, value in values.items() if name not in COMMENT_OUTPUTS}
@@ -252,49 +278,310 @@ def _finish(reporter: Reporter, outcome: Outcome, *, comment_outputs_follow: boo
     return 1 if outcome.state is State.FAILED else 0
 
 
-def _comment(reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome, seams: Seams) -> int:
-    """Keep the pull request's comment up to date; a failure here never loses the session."""
-    result, exit_code = _post_comment(reporter, settings, env, outcome, seams)
-    done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
-    comment_values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
-    reporter.set_outputs(comment_values)
-    reporter.add_summary(comment_summary(done))
-    return exit_code
+WRITE_PERMISSIONS = frozenset({"write", "maintain", "admin"})
 
 
-def _post_comment(
-    reporter: Reporter, settings: Settings, env: RunnerEnv, outcome: Outcome, seams: Seams
-) -> tuple[CommentResult, int]:
-    assert outcome.target is not None
-    if settings.comment is CommentMode.OFF:
-        reporter.info("No comment: comment is off.")
-        return CommentResult(problem="comment is off"), 0
-    access = _github_access(settings, env, env.repository or outcome.target.repository.full_name)
-    if access is None:
-        reporter.notice("No pull-request comment: github-token is empty.", title="No comment")
-        return CommentResult(problem="github-token is empty"), 0
-    from .comment import never_comments, post_comment  # noqa: PLC0415 (the comment's modules only when commenting)
+@dataclass
+class _Run:
+    """One run past its inputs and target: the session (created, reused or archived) and the comment."""
 
-    if settings.pr_number is None and (reason := never_comments(env)) is not None:
-        reporter.info(reason)
-        return CommentResult(problem=reason), 0
-    try:
-        result = post_comment(seams.github(access), settings, env, outcome)
-    except GitHubError as error:
-        return _comment_failed(reporter, settings, str(error))
-    except Exception as error:  # a bug in the comment step must not report a created session as lost
-        return _comment_failed(reporter, settings, f"unexpected {type(error).__name__} (please report it)")
-    if result.url is None:
-        reporter.info(result.problem or "No comment made.")
-    else:
-        reporter.info(f"Comment {result.action}: {result.url}")
-    return result, 0
+    reporter: Reporter
+    settings: Settings
+    env: RunnerEnv
+    seams: Seams
+    target: Target
+    facts: EventFacts
+    command: Command | None
+    _github: GitHubApi | None = None
+
+    def go(self) -> int:
+        if self.command is not None and self.command.title and self.settings.title is None:
+            self.settings = self.settings.model_copy(update={"title": self.command.title})
+        settings, reporter = self.settings, self.reporter
+        request = build_request(settings, self.target)
+        if self.facts.closes_pull_request and not settings.dry_run:
+            return self._close()
+        _log_request(reporter, settings, request)
+        if settings.dry_run:
+            return _finish(reporter, Outcome(state=State.DRY_RUN, target=self.target, request=request))
+        if settings.api_key is None:
+            return _finish(reporter, _key_missing(self.target, request))
+        self._react("eyes")
+        place = self._place()
+        if isinstance(place, CommentResult):
+            return self._report(self._create(request), place)
+        force_new = self.command is not None and self.command.force_new
+        if settings.comment is CommentMode.CREATE or settings.session is SessionMode.NEW or force_new:
+            return self._report(self._create(request), None, number=place)
+        return self._claimed(request, place)
+
+    # -- the session ------------------------------------------------------------------------------------------
+
+    def _create(self, request: CreateSessionRequest, replaced: str | None = None) -> Outcome:
+        return _create(self.reporter, self.settings, self.target, request, self.seams, replaced=replaced)
+
+    def _claimed(self, request: CreateSessionRequest, number: int) -> int:
+        from .comment_body import claim_body  # noqa: PLC0415
+        from .sticky import Adopted, Found, GaveUp, Settler, Won, stale_after  # noqa: PLC0415
+
+        tag = self.settings.comment_tag
+        stale = stale_after(self.settings.timeout_seconds)
+        settler = Settler(
+            self._api(),
+            number,
+            tag,
+            claim_body(tag, self.env),
+            stale_seconds=stale,
+            wait_seconds=stale + 2 * POLL_SECONDS,
+            log=self.reporter.info,
+        )
+        try:
+            settled = settler.settle()
+        except GitHubError as error:
+            return self._report(self._create(request), self._comment_failed(str(error)))
+        if isinstance(settled, Won | Adopted):
+            outcome = self._create(request)
+            return self._report(outcome, None, number=number, known=settled.comment, won=isinstance(settled, Won))
+        if isinstance(settled, Found):
+            outcome = self._reuse_or_replace(request, settled.record)
+            return self._report(outcome, None, number=number, known=settled.comment, record=settled.record)
+        if isinstance(settled, GaveUp):
+            message = (
+                f"Another run claimed comment {settled.comment.id} for a session first, and it recorded none "
+                f"within {stale:g} seconds; run this again"
+            )
+        else:
+            message = f"Another run claimed comment {settled.comment.id} first and could not create the session"
+        result = CommentResult(comment_id=settled.comment.id, url=settled.comment.html_url, pr_number=number)
+        failed = Outcome(state=State.FAILED, message=f"{message}.", target=self.target, request=request)
+        self._react("confused")
+        return _finish(self.reporter, failed.model_copy(update={"comment": result}))
+
+    def _reuse_or_replace(self, request: CreateSessionRequest, record: CommentRecord) -> Outcome:
+        from .recoupable_client import SessionGone  # noqa: PLC0415
+
+        assert record.session_id is not None
+        assert record.chat_id is not None
+        old = record.session_id
+        if record.archived:
+            return self._create(request, f"session {old}, archived when the pull request closed")
+        with _client(self.reporter, self.settings, self.seams) as client:
+            try:
+                fetched = client.get_session(old)
+            except SessionGone as gone:
+                why = "no longer exists" if gone.status == 404 else "belongs to another account"
+                return self._create(request, f"session {old}, which {why} ({gone})")
+            except ApiFailure as failure:
+                self.reporter.warning(
+                    f"Could not check session {old} ({failure}); creating a new session.", title="Session not checked"
+                )
+                return self._create(request, f"session {old}, which could not be checked")
+        ended = ended_reason(fetched.response.session)
+        if ended is not None:
+            return self._create(request, f"session {old}: {ended}")
+        self.reporter.info(f"Session {old} is running: reusing it (no new session).")
+        response = CreateSessionResponse(session=fetched.response.session, chat=Chat(id=record.chat_id))
+        return Outcome(
+            state=State.REUSED,
+            target=self.target,
+            response=response,
+            response_body=fetched.body,
+            session_url=session_url(self.settings.app_url, response),
+        )
+
+    # -- closing ----------------------------------------------------------------------------------------------
+
+    def _close(self) -> int:
+        from .comment import write_comment  # noqa: PLC0415
+        from .comment_body import noted_body, render_body  # noqa: PLC0415
+        from .comment_record import read_record  # noqa: PLC0415
+        from .sticky import our_comments  # noqa: PLC0415
+
+        place = self._place()
+        if isinstance(place, CommentResult):
+            reason = f"The pull request closed; there is no comment to read its session from ({place.problem})."
+            return _finish(self.reporter, Outcome(state=State.SKIPPED, message=reason, target=self.target))
+        number, tag, github = place, self.settings.comment_tag, self._api()
+        try:
+            ours = our_comments(github, github.comments(number), tag)
+        except GitHubError as error:
+            message = f"The pull request closed, but its comment could not be read: {error}"
+            return _finish(self.reporter, Outcome(state=State.FAILED, message=message, target=self.target))
+        record = read_record(ours[0].body, tag) if ours else None
+        if record is None or record.session_id is None or record.chat_id is None:
+            message = "The pull request closed, and its comment records no session: nothing to archive."
+            return _finish(self.reporter, Outcome(state=State.SKIPPED, message=message, target=self.target))
+        comment, old, chat = ours[0], record.session_id, record.chat_id
+        if self.settings.on_close is OnClose.KEEP:
+            note = "The pull request was closed; the session is kept (on-close: keep)."
+            body = noted_body(tag, comment, record, note)
+            result = self._write(lambda: write_comment(github, number, tag, body, comment))
+            return self._skip_with_comment(f"The pull request closed; on-close is keep: session {old} is kept.", result)
+        if record.archived:
+            return self._skip_with_comment(f"The pull request closed; session {old} is already archived.", None)
+        if self.settings.api_key is None:
+            return _finish(self.reporter, _key_missing(self.target, None))
+        outcome = self._archive(old, chat)
+        if outcome.state is not State.ARCHIVED:
+            return _finish(self.reporter, outcome)
+        exit_code = _finish(self.reporter, outcome, comment_outputs_follow=True)
+        archived_body = render_body(self.settings, self.env, outcome)
+        result = self._write(lambda: write_comment(github, number, tag, archived_body, comment))
+        return max(exit_code, self._comment_outputs(outcome, result))
+
+    def _archive(self, session_id: str, chat_id: str) -> Outcome:
+        from .recoupable_client import PatchUnsupported  # noqa: PLC0415
+
+        with _client(self.reporter, self.settings, self.seams) as client:
+            try:
+                patched = client.archive_session(session_id)
+            except PatchUnsupported as unsupported:
+                message = (
+                    f"The pull request closed, but the server did not archive session {session_id}: {unsupported}."
+                )
+                return Outcome(state=State.SKIPPED, message=message, target=self.target)
+            except ApiFailure as failure:
+                message = f"Could not archive session {session_id}: {failure}."
+                return Outcome(state=State.FAILED, message=message, target=self.target)
+        response = CreateSessionResponse(session=patched.response.session, chat=Chat(id=chat_id))
+        return Outcome(
+            state=State.ARCHIVED,
+            target=self.target,
+            response=response,
+            response_body=patched.body,
+            session_url=session_url(self.settings.app_url, response),
+        )
+
+    def _skip_with_comment(self, message: str, result: CommentResult | None) -> int:
+        outcome = Outcome(state=State.SKIPPED, message=message, target=self.target, comment=result)
+        exit_code = _finish(self.reporter, outcome)
+        return max(exit_code, result.failed_exit if result else 0)
+
+    # -- GitHub -----------------------------------------------------------------------------------------------
+
+    def _api(self) -> GitHubApi:
+        if self._github is None:
+            access = _github_access(self.settings, self.env, self.env.repository or self.target.repository.full_name)
+            assert access is not None
+            self._github = self.seams.github(access)
+        return self._github
+
+    def _place(self) -> int | CommentResult:
+        """The pull request (or issue) whose comment this run keeps, or why there is none."""
+        from .comment import never_comments, not_found, pull_request_number  # noqa: PLC0415
+
+        settings = self.settings
+        if settings.comment is CommentMode.OFF:
+            self.reporter.info("No comment: comment is off.")
+            return CommentResult(problem="comment is off")
+        if settings.github_token is None:
+            self.reporter.notice("No pull-request comment: github-token is empty.", title="No comment")
+            return CommentResult(problem="github-token is empty")
+        if settings.pr_number is None and (reason := never_comments(self.env)) is not None:
+            self.reporter.info(reason)
+            return CommentResult(problem=reason)
+        try:
+            number = settings.pr_number or pull_request_number(self._api(), self.env, self.target)
+        except GitHubError as error:
+            return self._comment_failed(str(error))
+        if number is None:
+            reason = not_found(self.env, self.target)
+            self.reporter.info(reason)
+            return CommentResult(problem=reason)
+        return number
+
+    def _react(self, content: str) -> None:
+        """React on the triggering comment; a token that may not react is a warning, never a failure."""
+        if self.facts.comment_id is None or self.settings.github_token is None:
+            return
+        try:
+            self._api().react(self.facts.comment_id, content)
+        except GitHubError as error:
+            self.reporter.warning(f"Could not react with {content} on the comment: {error}", title="No reaction")
+
+    def _write(self, write: Callable[[], CommentResult]) -> CommentResult:
+        try:
+            return write()
+        except GitHubError as error:
+            return self._comment_failed(str(error))
+        except Exception as error:  # a bug in the comment step must not report a session as lost
+            return self._comment_failed(f"unexpected {type(error).__name__} (please report it)")
+
+    def _comment_failed(self, problem: str) -> CommentResult:
+        message = f"The session was created, but the pull-request comment failed: {problem}"
+        if self.settings.fail_on_comment_error:
+            self.reporter.error(message, title="Comment failed")
+            return CommentResult(problem=problem, failed_exit=1)
+        self.reporter.warning(message, title="Comment failed")
+        return CommentResult(problem=problem)
+
+    # -- reporting --------------------------------------------------------------------------------------------
+
+    def _report(
+        self,
+        outcome: Outcome,
+        place: CommentResult | None,
+        *,
+        number: int | None = None,
+        known: IssueComment | None = None,
+        record: CommentRecord | None = None,
+        won: bool = False,
+    ) -> int:
+        """Outputs and summary, then the comment (the outputs are out before GitHub is asked anything more)."""
+        if not outcome.has_session:
+            result = place or self._note_failure(outcome, number, known, record)
+            self._react("confused")
+            return _finish(self.reporter, outcome.model_copy(update={"comment": result}))
+        exit_code = _finish(self.reporter, outcome, comment_outputs_follow=True)
+        result = place if place is not None else self._write_session(outcome, number, known, won=won)
+        if result.url is None:
+            self.reporter.info(result.problem or "No comment made.")
+        else:
+            self.reporter.info(f"Comment {result.action}: {result.url}")
+        self._react("rocket")
+        return max(exit_code, self._comment_outputs(outcome, result))
+
+    def _write_session(
+        self, outcome: Outcome, number: int | None, known: IssueComment | None, *, won: bool
+    ) -> CommentResult:
+        from .comment import add_comment, write_comment  # noqa: PLC0415
+        from .comment_body import render_body  # noqa: PLC0415
+
+        assert number is not None
+        body = render_body(self.settings, self.env, outcome)
+        github, tag = self._api(), self.settings.comment_tag
+        if self.settings.comment is CommentMode.CREATE:
+            return self._write(lambda: add_comment(github, number, body))
+        result = self._write(lambda: write_comment(github, number, tag, body, known))
+        if won and known is not None and result.comment_id == known.id:
+            return result.model_copy(update={"action": "created"})
+        return result
+
+    def _note_failure(
+        self, outcome: Outcome, number: int | None, known: IssueComment | None, record: CommentRecord | None
+    ) -> CommentResult | None:
+        """Say on the comment, above its link, that the latest run failed (a claim says no session was made)."""
+        from .comment import write_comment  # noqa: PLC0415
+        from .comment_body import failed_body  # noqa: PLC0415
+
+        if number is None or known is None or self.settings.comment is not CommentMode.UPDATE:
+            return None
+        tag = self.settings.comment_tag
+        body = failed_body(tag, known, record, self.env, outcome.message)
+        try:
+            return write_comment(self._api(), number, tag, body, known)
+        except GitHubError as error:
+            self.reporter.warning(f"Could not say on the comment that the run failed: {error}", title="Comment")
+            return None
+
+    def _comment_outputs(self, outcome: Outcome, result: CommentResult) -> int:
+        done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
+        values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
+        self.reporter.set_outputs(values)
+        self.reporter.add_summary(comment_summary(done))
+        return result.failed_exit
 
 
-def _comment_failed(reporter: Reporter, settings: Settings, problem: str) -> tuple[CommentResult, int]:
-    message = f"The session was created, but the pull-request comment failed: {problem}"
-    if settings.fail_on_comment_error:
-        reporter.error(message, title="Comment failed")
-        return CommentResult(problem=problem), 1
-    reporter.warning(message, title="Comment failed")
-    return CommentResult(problem=problem), 0
+def _key_missing(target: Target, request: CreateSessionRequest | None) -> Outcome:
+    message = "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
+    return Outcome(state=State.FAILED, message=message, target=target, request=request)

@@ -25,6 +25,17 @@ class IssueComment:
     author: str | None
     author_is_bot: bool
     created_at: datetime | None
+    updated_at: datetime | None = None
+    seen_at: datetime | None = None
+    """GitHub's own time (its `Date` header) when it gave this record: ages are measured on GitHub's clock."""
+
+    @property
+    def age_seconds(self) -> float | None:
+        """Seconds since the comment was last written, by GitHub's clock; None where GitHub did not say."""
+        written = self.updated_at or self.created_at
+        if written is None or self.seen_at is None:
+            return None
+        return (self.seen_at - written).total_seconds()
 
 
 class GitHubApi(Protocol):
@@ -33,10 +44,13 @@ class GitHubApi(Protocol):
     def complete_facts(self, facts: EventFacts, number: int) -> EventFacts: ...
     def open_pull_for_commit(self, sha: str, head_full_name: str, branch: str) -> int | None: ...
     def open_pull_for_branch(self, head_full_name: str, branch: str) -> int | None: ...
-    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]: ...
+    def comments(self, number: int) -> list[IssueComment]: ...
+    def get_comment(self, comment_id: int) -> IssueComment: ...
     def create_comment(self, number: int, body: str) -> IssueComment: ...
-    def edit_comment(self, comment: IssueComment, body: str) -> None: ...
-    def delete_comment(self, comment: IssueComment) -> None: ...
+    def edit_comment(self, comment_id: int, body: str) -> IssueComment: ...
+    def delete_comment(self, comment_id: int) -> None: ...
+    def react(self, comment_id: int, content: str) -> None: ...
+    def permission(self, login: str) -> str: ...
     def token_login(self) -> str | None: ...
 
 
@@ -71,17 +85,26 @@ class RedactingGitHub:
     def open_pull_for_branch(self, head_full_name: str, branch: str) -> int | None:
         return self._api.open_pull_for_branch(head_full_name, branch)
 
-    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]:
-        return self._api.comments(number, since)
+    def comments(self, number: int) -> list[IssueComment]:
+        return self._api.comments(number)
+
+    def get_comment(self, comment_id: int) -> IssueComment:
+        return self._api.get_comment(comment_id)
 
     def create_comment(self, number: int, body: str) -> IssueComment:
         return self._api.create_comment(number, redact(body, self._secrets))
 
-    def edit_comment(self, comment: IssueComment, body: str) -> None:
-        self._api.edit_comment(comment, redact(body, self._secrets))
+    def edit_comment(self, comment_id: int, body: str) -> IssueComment:
+        return self._api.edit_comment(comment_id, redact(body, self._secrets))
 
-    def delete_comment(self, comment: IssueComment) -> None:
-        self._api.delete_comment(comment)
+    def delete_comment(self, comment_id: int) -> None:
+        self._api.delete_comment(comment_id)
+
+    def react(self, comment_id: int, content: str) -> None:
+        self._api.react(comment_id, content)
+
+    def permission(self, login: str) -> str:
+        return self._api.permission(login)
 
     def token_login(self) -> str | None:
         return self._api.token_login()

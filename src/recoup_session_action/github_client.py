@@ -5,8 +5,12 @@ without a comment never pay for PyGithub's import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 from github import Auth, Github, GithubException, GithubRetry
 from pydantic import ValidationError
@@ -19,9 +23,6 @@ from .hints import GITHUB_AUTH_FIX, GITHUB_PERMISSION_FIX
 from .text import one_line, redact
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    import github.IssueComment
     from github.PullRequest import PullRequest
 
 T = TypeVar("T")
@@ -59,8 +60,8 @@ class GitHubRepo:
             lazy=True,
         )
         self._repo = self._github.get_repo(access.full_name)
-        # PyGithub's objects of the comments seen, so editing or deleting one needs no request to find it again.
-        self._seen: dict[int, github.IssueComment.IssueComment] = {}
+        self._repo_path = f"/repos/{access.full_name}"
+        self._login: tuple[str | None] | None = None
 
     def complete_facts(self, facts: EventFacts, number: int) -> EventFacts:
         """An issue_comment on a pull request: learn the head repository and branch from the pull request."""
@@ -86,43 +87,60 @@ class GitHubRepo:
             lambda: _first_open(self._repo.get_pulls(state="open", head=f"{owner}:{branch}"), head_full_name, branch)
         )
 
-    def comments(self, number: int, since: datetime | None = None) -> list[IssueComment]:
-        """Every comment (all pages), oldest first; with `since`, those updated at or after it."""
-        issue = self._repo.get_issue(number)
-        found = self._call(lambda: list(issue.get_comments() if since is None else issue.get_comments(since=since)))
-        return [self._record(comment) for comment in found]
+    def comments(self, number: int) -> list[IssueComment]:
+        """Every comment (all pages of 100), oldest first."""
+        url: str | None = f"{self._repo_path}/issues/{number}/comments?per_page=100"
+        found: list[IssueComment] = []
+        while url is not None:
+            headers, data = self._request("GET", url)
+            seen_at = _date(headers)
+            found += [_comment(item, seen_at) for item in data if isinstance(item, dict)]
+            url = _next_page(headers)
+        return found
+
+    def get_comment(self, comment_id: int) -> IssueComment:
+        headers, data = self._request("GET", f"{self._repo_path}/issues/comments/{comment_id}")
+        return _comment(data, _date(headers))
 
     def create_comment(self, number: int, body: str) -> IssueComment:
-        return self._record(self._call(lambda: self._repo.get_issue(number).create_comment(body)))
+        headers, data = self._request("POST", f"{self._repo_path}/issues/{number}/comments", {"body": body})
+        return _comment(data, _date(headers))
 
-    def edit_comment(self, comment: IssueComment, body: str) -> None:
-        self._call(lambda: self._seen[comment.id].edit(body))
+    def edit_comment(self, comment_id: int, body: str) -> IssueComment:
+        """Edit; GitHubGone if the comment was deleted meanwhile."""
+        headers, data = self._request("PATCH", f"{self._repo_path}/issues/comments/{comment_id}", {"body": body})
+        return _comment(data, _date(headers))
 
-    def delete_comment(self, comment: IssueComment) -> None:
+    def delete_comment(self, comment_id: int) -> None:
         """Delete; a comment already gone (another run deleted it) is not an error."""
         try:
-            self._call(self._seen[comment.id].delete)
+            self._request("DELETE", f"{self._repo_path}/issues/comments/{comment_id}")
         except GitHubGone:
             return
 
-    def token_login(self) -> str | None:
-        """The token's own user; None where GitHub will not say (GITHUB_TOKEN answers 403)."""
-        try:
-            return self._call(lambda: self._github.get_user().login)
-        except GitHubError:
-            return None
+    def react(self, comment_id: int, content: str) -> None:
+        self._request("POST", f"{self._repo_path}/issues/comments/{comment_id}/reactions", {"content": content})
 
-    def _record(self, comment: github.IssueComment.IssueComment) -> IssueComment:
-        self._seen[comment.id] = comment
-        user = comment.user
-        return IssueComment(
-            id=comment.id,
-            body=comment.body or "",
-            html_url=comment.html_url,
-            author=user.login if user else None,
-            author_is_bot=user is not None and user.type == "Bot",
-            created_at=comment.created_at,
-        )
+    def permission(self, login: str) -> str:
+        """The user's permission on the repository: admin, write, read or none (maintain reads as write)."""
+        path = f"{self._repo_path}/collaborators/{quote(login, safe='')}/permission"
+        _, data = self._request("GET", path)
+        permission = data.get("permission") if isinstance(data, dict) else None
+        return permission if isinstance(permission, str) else "none"
+
+    def token_login(self) -> str | None:
+        """The token's own user; None where GitHub will not say (GITHUB_TOKEN answers 403). Asked once."""
+        if self._login is None:
+            try:
+                self._login = (self._call(lambda: self._github.get_user().login),)
+            except GitHubError:
+                self._login = (None,)
+        return self._login[0]
+
+    def _request(self, method: str, url: str, body: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
+        """One REST call through PyGithub's requester (its retries, its GHES prefix): headers and JSON."""
+        requester = self._github.requester
+        return self._call(lambda: requester.requestJsonAndCheck(method, url, input=body))
 
     def _call(self, operation: Callable[[], T]) -> T:
         try:
@@ -136,6 +154,48 @@ class GitHubRepo:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
+
+
+def _comment(data: Any, seen_at: datetime | None) -> IssueComment:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise GitHubError("GitHub answered with a comment that has no id")
+    raw_user = data.get("user")
+    user: dict[str, Any] = raw_user if isinstance(raw_user, dict) else {}
+    login = user.get("login")
+    return IssueComment(
+        id=data["id"],
+        body=str(data.get("body") or ""),
+        html_url=str(data.get("html_url") or ""),
+        author=login if isinstance(login, str) else None,
+        author_is_bot=user.get("type") == "Bot",
+        created_at=_timestamp(data.get("created_at")),
+        updated_at=_timestamp(data.get("updated_at")),
+        seen_at=seen_at,
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _date(headers: dict[str, Any]) -> datetime | None:
+    """GitHub's clock: the answer's `Date` header."""
+    value = next((str(v) for k, v in headers.items() if k.lower() == "date"), "")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _next_page(headers: dict[str, Any]) -> str | None:
+    link = next((str(v) for k, v in headers.items() if k.lower() == "link"), "")
+    found = re.search(r'<([^>]+)>;\s*rel="next"', link)
+    return found[1] if found else None
 
 
 def _first_open(pulls: Iterable[PullRequest], head_full_name: str, branch: str) -> int | None:

@@ -40,6 +40,7 @@ class InputSpec:
     flag_help: str
     kind: InputKind = InputKind.TEXT
     runner_default: str | None = None  # what action.yml declares where a runner fills in more than the code does
+    empty_is_value: bool = False  # an input given as "" means "" (not the default), as a runner passes it
 
     @property
     def action_default(self) -> str:
@@ -141,6 +142,28 @@ INPUT_SPECS: tuple[InputSpec, ...] = (
         "Markdown template with {session_url} {session_id} {chat_id} {repository} {branch} {status} {run_url}",
     ),
     InputSpec(
+        "session",
+        "reuse",
+        "reuse keeps one session per pull request or issue: the session its comment records is reused while it "
+        "runs, else a new one replaces it; new creates a session every run. Without a comment to read, reuse is new.",
+        "reuse (the session the comment records, while it runs) or new (always create) (default: reuse)",
+    ),
+    InputSpec(
+        "on-close",
+        "archive",
+        "When a pull request closes: archive archives the session its comment records (PATCH), keep leaves it "
+        "running and notes the close in the comment.",
+        "archive (PATCH the recorded session to archived) or keep, when a pull request closes (default: archive)",
+    ),
+    InputSpec(
+        "command",
+        "/recoup",
+        "On issue_comment, the first word a comment must have to start a session (/recoup new forces a new one; "
+        "the rest of the line is the title). Empty lets every comment through.",
+        "first word an issue_comment must have (default: /recoup; empty: every comment)",
+        empty_is_value=True,
+    ),
+    InputSpec(
         "pr-number",
         "",
         "Pull request (or issue) number to comment on, overriding the one found from the event.",
@@ -197,9 +220,20 @@ AUTHOR_ASSOCIATIONS = frozenset(
     }
 )
 
+_COMMAND = re.compile(r"^[!-~]{1,50}$")
 _COMMENT_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # A placeholder `{name}`, or `{{` / `}}`, which stand for a literal brace (one pass, left to right).
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+class SessionMode(StrEnum):
+    REUSE = "reuse"
+    NEW = "new"
+
+
+class OnClose(StrEnum):
+    ARCHIVE = "archive"
+    KEEP = "keep"
 
 
 class CommentMode(StrEnum):
@@ -291,6 +325,26 @@ def parse_comment_mode(text: str) -> CommentMode:
         raise ValueError(f"{quoted(text)} is not one of update, create, off") from None
 
 
+def parse_session_mode(text: str) -> SessionMode:
+    try:
+        return SessionMode(text)
+    except ValueError:
+        raise ValueError(f"{quoted(text)} is not one of reuse, new") from None
+
+
+def parse_on_close(text: str) -> OnClose:
+    try:
+        return OnClose(text)
+    except ValueError:
+        raise ValueError(f"{quoted(text)} is not one of archive, keep") from None
+
+
+def parse_command(text: str) -> str:
+    if text and not _COMMAND.match(text):
+        raise ValueError(f"{quoted(text)} is not one word of at most 50 printable characters (or empty)")
+    return text
+
+
 def parse_comment_tag(text: str) -> str:
     if not _COMMENT_TAG.match(text):
         raise ValueError(f"{quoted(text)} is not 1-64 letters, digits, '.', '-' or '_'")
@@ -339,6 +393,9 @@ class Settings(BaseModel):
     comment: Annotated[CommentMode, _required(parse_comment_mode)] = Field(alias="comment")
     comment_tag: Annotated[str, _required(parse_comment_tag)] = Field(alias="comment-tag")
     comment_template: Annotated[str | None, _optional(check_comment_template)] = Field(alias="comment-template")
+    session: Annotated[SessionMode, _required(parse_session_mode)] = Field(alias="session")
+    on_close: Annotated[OnClose, _required(parse_on_close)] = Field(alias="on-close")
+    command: Annotated[str, _required(parse_command)] = Field(alias="command")
     pr_number: Annotated[int | None, _optional(parse_pull_number)] = Field(alias="pr-number")
     allowed_associations: Annotated[frozenset[str], _required(parse_associations)] = Field(alias="allowed-associations")
     fail_on_comment_error: Annotated[bool, _required(parse_bool)] = Field(alias="fail-on-comment-error")
@@ -359,10 +416,12 @@ def secret_rule_broken(secret: str) -> str | None:
 
 
 def parse_settings(raw: Mapping[str, str]) -> Settings:
-    """Validate raw input text (keyed by input name; missing or empty means the default)."""
+    """Validate raw input text (keyed by input name; missing or empty means the default, except that an input
+    with `empty_is_value` given as "" means "")."""
     values: dict[str, Any] = {}
     for spec in INPUT_SPECS:
-        text = raw.get(spec.name, "").strip() or spec.default
+        given = raw.get(spec.name)
+        text = given.strip() if spec.empty_is_value and given is not None else (given or "").strip() or spec.default
         if spec.kind is InputKind.SECRET and (rule := secret_rule_broken(text)) is not None:
             raise InputError(
                 f"Input '{spec.name}': {rule}; paste the secret again as one line of printable ASCII, nothing else."

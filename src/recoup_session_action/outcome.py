@@ -24,9 +24,11 @@ OUTPUTS: dict[str, str] = {
     "comment-url": "Link to the pull-request comment; empty when none.",
     "skipped": "true when the action skipped on purpose (deleted branch, commenter not allowed, no secrets on a "
     "fork), else false.",
-    "outcome": "What happened, one of created, skipped, dry-run, failed.",
+    "reused": "true when the run reused the session the pull request's comment records (no new session), else false.",
+    "outcome": "What happened, one of created, reused, archived, skipped, dry-run, failed.",
     "error": "One-line reason when outcome is failed; empty otherwise.",
-    "response": "The API's whole response body as compact JSON.",
+    "response": "The API's whole response body as compact JSON: the POST's when created, the GET's when reused, "
+    "the PATCH's when archived.",
 }
 """Every output and its description: action.yml and the README's table follow this (a test fails on drift)."""
 OUTPUT_NAMES = tuple(OUTPUTS)
@@ -36,6 +38,8 @@ COMMENT_OUTPUTS = ("comment-id", "comment-url", "pr-number")
 
 class State(StrEnum):
     CREATED = "created"
+    REUSED = "reused"
+    ARCHIVED = "archived"
     SKIPPED = "skipped"
     DRY_RUN = "dry-run"
     FAILED = "failed"
@@ -49,6 +53,8 @@ class CommentResult(BaseModel):
     pr_number: int | None = None
     action: str = ""
     problem: str | None = None
+    failed_exit: int = 0
+    """1 when the comment failed and fail-on-comment-error asks the step to fail."""
 
 
 class Outcome(BaseModel):
@@ -66,6 +72,13 @@ class Outcome(BaseModel):
     outcome_unknown: bool = False
     comment: CommentResult | None = None
     comment_note: str | None = None
+    replaced: str | None = None
+    """Why the session the comment recorded was not reused ("session X ended: ..."), when a new one replaces it."""
+
+    @property
+    def has_session(self) -> bool:
+        """The run ends with a session it can link: created, reused or archived."""
+        return self.state in {State.CREATED, State.REUSED, State.ARCHIVED} and self.response is not None
 
     @property
     def mismatches(self) -> list[str]:
@@ -97,6 +110,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
     """Every output, always: empty where the run did not learn the value."""
     values = dict.fromkeys(OUTPUT_NAMES, "")
     values["skipped"] = "true" if outcome.state is State.SKIPPED else "false"
+    values["reused"] = "true" if outcome.state is State.REUSED else "false"
     values["outcome"] = outcome.state.value
     values["error"] = outcome.message if outcome.state is State.FAILED else ""
     if outcome.target and outcome.target.pull_request:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from . import USER_AGENT
 from .errors import ApiFailure
 from .hints import API_STATUS_FIX_OTHERWISE, API_STATUS_FIXES
-from .recoupable_models import CreateSessionRequest, CreateSessionResponse, ErrorBody
+from .recoupable_models import CreateSessionRequest, CreateSessionResponse, ErrorBody, GetSessionResponse
 from .text import first_validation_error, one_line, redact
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -48,6 +48,34 @@ def _verification(api_url: str) -> ssl.SSLContext | bool:
     if urlsplit(api_url).scheme == "https":
         return True
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A session read (GET) or changed (PATCH): the answer and its body as compact, redacted JSON."""
+
+    response: GetSessionResponse
+    body: str
+
+
+class SessionGone(Exception):
+    """The server says the session cannot be had: 404 (no such session) or 403 (another account's)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"the API answered {status}: {text}")
+        self.status = status
+
+
+class PatchUnsupported(Exception):
+    """The server answered 404 or 405 to a PATCH: an older server without it, or a session it does not know."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"the API answered {status} to PATCH: {text}")
+        self.status = status
+
+
+_GONE = frozenset({403, 404})
+_NO_PATCH = frozenset({404, 405})
 
 
 class _Retry(Exception):
@@ -108,6 +136,67 @@ class RecoupableClient:
                 time.sleep(wait)
         raise AssertionError("unreachable: the last attempt raises instead of retrying")
 
+    def get_session(self, session_id: str) -> Fetched:
+        """`GET /api/sessions/{id}`; safe to repeat, so every failure but a clear answer is retried."""
+        return self._idempotent("GET", session_id, None, _GONE)
+
+    def archive_session(self, session_id: str) -> Fetched:
+        """`PATCH /api/sessions/{id}` with `{"status": "archived"}`: the same change twice is the same change,
+        so it is retried like a GET, except that 404 and 405 (no PATCH on this server) are final at once."""
+        return self._idempotent("PATCH", session_id, b'{"status":"archived"}', _NO_PATCH)
+
+    def _idempotent(self, method: str, session_id: str, content: bytes | None, final: frozenset[int]) -> Fetched:
+        deadline = time.monotonic() + self._timeout_seconds
+        url = f"{self._url}/{quote(session_id, safe='')}"
+        for attempt in range(1, self._max_retries + 2):
+            try:
+                status, headers, body = self._exchange(method, url, content, deadline, retry_unknown=True)
+                return self._read_session(method, status, headers, body, final)
+            except _Retry as retry:
+                wait = self._wait_before_retry(retry, attempt, deadline)
+                self._on_retry(attempt, retry.reason, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt raises instead of retrying")
+
+    def _read_session(
+        self, method: str, status: int, headers: httpx.Headers, body: bytes, final: frozenset[int]
+    ) -> Fetched:
+        if 200 <= status < 300:
+            try:
+                return Fetched(GetSessionResponse.model_validate_json(body), self.redact(_compact(body)))
+            except ValidationError as error:
+                where, _, kind = first_validation_error(error)
+                problem = "is not JSON" if kind == "json_invalid" else f"lacks a valid {where or 'body'}"
+                raise ApiFailure(f"the API answered {status} to {method} but its body {problem}") from None
+        envelope = _error_body(body)
+        text = self._server_text(envelope.text) if envelope else "no JSON error body"
+        if status in final and method == "PATCH":
+            raise PatchUnsupported(status, text)
+        if status in final:
+            raise SessionGone(status, text)
+        if status in _RETRYABLE_THROTTLE:
+            raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))
+        if status >= 500:
+            raise _Retry(f"the API answered {status}: {text}")
+        hint = API_STATUS_FIXES.get(status, API_STATUS_FIX_OTHERWISE)
+        raise ApiFailure(f"the API refused {method} with {status}: {text}; {hint}")
+
+    def _exchange(
+        self, method: str, url: str, content: bytes | None, deadline: float, *, retry_unknown: bool
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One request, redirects within the origin followed; a broken answer is retried if `retry_unknown`."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                status, headers, body = self._send(url, content, deadline, method)
+            except ApiFailure as failure:
+                if retry_unknown and failure.outcome_unknown:
+                    raise _Retry(str(failure).split("; the outcome is unknown")[0]) from None
+                raise
+            if status not in _REDIRECTS:
+                return status, headers, body
+            url = self._same_origin_location(url, headers.get("location", ""))
+        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url")
+
     def _wait_before_retry(self, retry: _Retry, attempt: int, deadline: float) -> float:
         remaining = deadline - time.monotonic()
         if attempt > self._max_retries:
@@ -119,22 +208,21 @@ class RecoupableClient:
         return wait
 
     def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
-        url = self._url
-        for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body = self._send(url, content, deadline)
-            if status not in _REDIRECTS:
-                return self._read_answer(status, headers, body, attempt)
-            url = self._same_origin_location(url, headers.get("location", ""))
-        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url")
+        status, headers, body = self._exchange("POST", self._url, content, deadline, retry_unknown=False)
+        return self._read_answer(status, headers, body, attempt)
 
-    def _send(self, url: str, content: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
+    def _send(
+        self, url: str, content: bytes | None, deadline: float, method: str = "POST"
+    ) -> tuple[int, httpx.Headers, bytes]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ApiFailure(f"timed out after timeout-seconds: {self._timeout_seconds:g}")
-        headers = {"x-api-key": self._api_key, "Content-Type": "application/json"}
+        headers = {"x-api-key": self._api_key}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         try:
             with self._http.stream(
-                "POST", url, content=content, headers=headers, timeout=httpx.Timeout(remaining)
+                method, url, content=content, headers=headers, timeout=httpx.Timeout(remaining)
             ) as response:
                 body = _read_bounded(response, deadline, self._timeout_seconds)
                 return response.status_code, response.headers, self._redact_bytes(body)

@@ -62,6 +62,25 @@ class CreateSessionResponse(_Lenient):
     chat: Chat
 
 
+class GetSessionResponse(_Lenient):
+    """Body of `GET /api/sessions/{id}` and of `PATCH /api/sessions/{id}`: the session, no chat."""
+
+    session: Session
+
+
+ENDED_STATUSES = frozenset({"completed", "failed", "archived"})
+ENDED_LIFECYCLE_STATES = frozenset({"archived", "failed"})
+
+
+def ended_reason(session: Session) -> str | None:
+    """Why a session can no longer be reused (its status or lifecycle state), or None if it is running."""
+    if session.status != "running":
+        return f"its status is {session.status or 'not reported'}"
+    if session.lifecycle_state in ENDED_LIFECYCLE_STATES:
+        return f"its lifecycle state is {session.lifecycle_state}"
+    return None
+
+
 class ErrorBody(_Lenient):
     """The API's JSON error envelope; real servers fill `error`, `message`, or both."""
 

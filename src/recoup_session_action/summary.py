@@ -14,6 +14,8 @@ def summary(outcome: Outcome) -> str:
     """The job summary: a heading that says what happened, then the facts."""
     heading = {
         State.CREATED: "Recoupable session created",
+        State.REUSED: "Recoupable session reused",
+        State.ARCHIVED: "Recoupable session archived",
         State.SKIPPED: "Recoupable session skipped",
         State.DRY_RUN: "Recoupable session: dry run (nothing sent)",
         State.FAILED: "Recoupable session not created",
@@ -23,6 +25,8 @@ def summary(outcome: Outcome) -> str:
         parts.append(f"{markdown.text(outcome.message, limit=1000)}\n\n")
     if outcome.response is not None and outcome.session_url:
         parts.append(f"**{markdown.link('Open the session', outcome.session_url)}**\n\n")
+    if outcome.replaced:
+        parts.append(f"It replaces {markdown.text(outcome.replaced)}.\n\n")
     parts.append(markdown.table(_summary_rows(outcome)))
     for mismatch in outcome.mismatches:
         parts.append(f"\n> [!WARNING]\n> {markdown.text(mismatch)}\n")

@@ -1,7 +1,8 @@
 """A local stand-in of the GitHub REST API endpoints the action calls.
 
 Used by the ``demo`` command and by the tests. It listens on 127.0.0.1 and answers like GitHub does (status
-codes, error bodies, ``Link`` pagination, rate-limit headers) for issue comments, pull requests and ``GET /user``.
+codes, error bodies, ``Link`` pagination, rate-limit headers) for issue comments, pull requests, reactions,
+collaborator permissions and ``GET /user``. Timestamps and the ``Date`` header follow the stand-in's clock.
 Requests are recorded and faults scripted the way every stand-in does (`loopback.StandIn`).
 """
 
@@ -13,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +25,6 @@ __all__ = ["DEMO_TOKEN", "Fault", "GitHubStandIn", "RecordedRequest", "TokenIden
 
 DEMO_TOKEN = "ghs_demo_token"  # noqa: S105 - a fake token the stand-in accepts by default
 _DOCS = "https://docs.github.com/rest"
-_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _RATE_LIMIT = 5000
 _NOT_ACCESSIBLE = "Resource not accessible by integration"
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
@@ -38,6 +38,7 @@ class TokenIdentity:
     user_type: str
     read_only: bool = False
     can_get_user: bool = False
+    can_react: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def _error(status: int, message: str, doc: str) -> Answer:
     return json_answer(status, {"message": message, "documentation_url": doc, "status": str(status)})
 
 
-def _timestamp(tick: int) -> str:
-    return (_EPOCH + timedelta(seconds=tick)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _timestamp(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
@@ -145,7 +146,12 @@ class GitHubStandIn(StandIn):
         default = {DEMO_TOKEN: TokenIdentity("github-actions[bot]", "Bot")}
         self.tokens = default if tokens is None else tokens
         self.path_prefix = path_prefix.rstrip("/")
-        self._clock = 0
+        self.permissions: dict[str, str] = {}
+        """Each user's role on every repository (admin, maintain, write, triage, read); anyone else: none."""
+        self.reactions: list[tuple[int, str, str]] = []
+        """(comment id, content, login) of every reaction made."""
+        self.delays: dict[tuple[str, str], float] = {}
+        """Seconds to hold the answer to the next request of (method, path ending): to freeze a run mid-flow."""
         self._last_id = 0
         self._named_ids: dict[str, int] = {}
         self._used = 0
@@ -204,10 +210,20 @@ class GitHubStandIn(StandIn):
         with self._lock:
             self._titles[owner, repo, number] = title
 
-    def add_comment(self, owner: str, repo: str, number: int, body: str, *, login: str, user_type: str = "User") -> int:
-        """Seed an existing comment on an issue or pull request; returns its id."""
+    def add_comment(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        body: str,
+        *,
+        login: str,
+        user_type: str = "User",
+        comment_id: int | None = None,
+    ) -> int:
+        """Seed an existing comment on an issue or pull request (with the id of a captured one, if given)."""
         with self._lock:
-            return self._store_comment((owner, repo, number), body, TokenIdentity(login, user_type)).id
+            return self._store_comment((owner, repo, number), body, TokenIdentity(login, user_type), comment_id).id
 
     def comments(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
         """Current comments of an issue or pull request, oldest first, as the API returns them."""
@@ -218,6 +234,13 @@ class GitHubStandIn(StandIn):
 
     def handle(self, request: RecordedRequest) -> Answer:
         """Every answer, a scripted fault included, carries GitHub's rate-limit headers."""
+        with self._lock:
+            held = next(
+                (key for key in self.delays if key[0] == request.method and request.path.endswith(key[1])), None
+            )
+            seconds = self.delays.pop(held) if held else 0.0
+        if seconds:
+            time.sleep(seconds)
         answer = super().handle(request)
         with self._lock:
             self._used += 1
@@ -252,6 +275,18 @@ class GitHubStandIn(StandIn):
             ("GET", comment, self._get_comment, f"{comments}get-an-issue-comment"),
             ("PATCH", comment, self._update_comment, f"{comments}update-an-issue-comment"),
             ("DELETE", comment, self._delete_comment, f"{comments}delete-an-issue-comment"),
+            (
+                "POST",
+                rf"{comment}/reactions",
+                self._react,
+                "reactions/reactions#create-reaction-for-an-issue-comment",
+            ),
+            (
+                "GET",
+                rf"{_REPO}/collaborators/(?P<login>[^/]+)/permission",
+                self._permission,
+                "collaborators/collaborators#get-repository-permissions-for-a-user",
+            ),
             ("GET", rf"{_REPO}/pulls/(?P<number>\d+)", self._get_pull, f"{pulls}get-a-pull-request"),
             ("GET", rf"{_REPO}/pulls", self._list_pulls, f"{pulls}list-pull-requests"),
             (
@@ -311,6 +346,34 @@ class GitHubStandIn(StandIn):
         del self._comments[comment.id]
         return Answer(204)
 
+    def _react(self, call: _Call) -> Answer:
+        comment = self._find_comment(call)
+        if comment is None:
+            return call.error(404, "Not Found")
+        if not call.who.can_react:
+            return call.error(403, _NOT_ACCESSIBLE)
+        body = call.request.body
+        content = body.get("content") if isinstance(body, dict) else None
+        if content not in {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"}:
+            return call.error(422, "Validation Failed")
+        already = (comment.id, content, call.who.login) in self.reactions
+        if not already:
+            self.reactions.append((comment.id, content, call.who.login))
+        reaction = {
+            "id": self._named_id(f"reaction:{comment.id}:{content}:{call.who.login}"),
+            "user": self._user_json(call.who.login, call.who.user_type),
+            "content": content,
+            "created_at": _timestamp(self._tick()),
+        }
+        return json_answer(200 if already else 201, reaction)
+
+    def _permission(self, call: _Call) -> Answer:
+        login = call.params["login"]
+        role = self.permissions.get(login, "none")
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        user = self._user_json(login, "User")
+        return json_answer(200, {"permission": legacy, "role_name": role, "user": user})
+
     def _get_pull(self, call: _Call) -> Answer:
         pull = self._pulls.get(call.issue)
         return call.error(404, "Not Found") if pull is None else json_answer(200, self._pull_json(pull))
@@ -354,8 +417,8 @@ class GitHubStandIn(StandIn):
     # -- storage -----------------------------------------------------------------------------------------
 
     def _tick(self) -> int:
-        self._clock += 1
-        return self._clock
+        """Now in whole seconds, as GitHub stamps comments, on the stand-in's clock."""
+        return int(self.now())
 
     def _new_id(self) -> int:
         self._last_id += 1
@@ -366,9 +429,12 @@ class GitHubStandIn(StandIn):
             self._named_ids[name] = self._new_id()
         return self._named_ids[name]
 
-    def _store_comment(self, issue: tuple[str, str, int], body: str, who: TokenIdentity) -> _Comment:
+    def _store_comment(
+        self, issue: tuple[str, str, int], body: str, who: TokenIdentity, comment_id: int | None = None
+    ) -> _Comment:
         tick = self._tick()
-        comment = _Comment(*issue, self._new_id(), body, who.login, who.user_type, tick, tick)
+        new_id = self._new_id() if comment_id is None else comment_id
+        comment = _Comment(*issue, new_id, body, who.login, who.user_type, tick, tick)
         self._comments[comment.id] = comment
         return comment
 

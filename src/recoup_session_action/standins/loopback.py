@@ -114,6 +114,8 @@ class StandIn:
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.clock_offset = 0.0
+        """Seconds the stand-in's clock (its `Date` header, its timestamps) runs ahead of the real one."""
         self._lock = threading.RLock()
         self._server = LoopbackServer(_handler_for(self), port, host=host)
         if ssl_context is not None:
@@ -139,6 +141,10 @@ class StandIn:
     def __exit__(self, *_: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def now(self) -> float:
+        """The stand-in's clock: real time plus `clock_offset`, which a test may move forward."""
+        return time.time() + self.clock_offset
 
     def handle(self, request: RecordedRequest) -> Answer:
         """Record the request; answer the oldest scripted fault, or else as the stand-in does."""
@@ -173,6 +179,9 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def version_string(self) -> str:
             return standin.server_header
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return super().date_time_string(standin.now() if timestamp is None else timestamp)
 
         def log_message(self, format: str, *args: Any) -> None:
             del format, args

@@ -1,0 +1,252 @@
+"""One comment, one session per pull request: the claim that makes concurrent runs agree before any POST.
+
+A run with `session: reuse` looks at our comments on the pull request (or issue) before it creates anything:
+
+- none: it posts a claim ("Starting a Recoupable session..."), lists again, and the oldest claim wins. The
+  winner creates the session and records it in its claim; every other run deletes its own claim and waits for
+  the winner's comment to record a session, then reuses that session.
+- the oldest records a session: the run checks it and reuses it (or replaces it, if it ended).
+- the oldest is a claim that never recorded a session and was last written more than `stale_after` seconds ago
+  by GitHub's clock (its `Date` header against the comment's own timestamps; the runner's clock plays no part),
+  or whose run said it failed: the run deletes it and claims afresh. GitHub has no conditional update, so a
+  claim is never taken over by editing it; a fresh claim and the same election is what stays safe.
+- newer comments of ours that are not a live claim are leftovers of killed or older runs: deleted.
+
+`decide` is the pure rule over one listing; `settle` drives it through a `GitHubApi`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .comment_record import CommentRecord, has_marker, read_record
+from .errors import GitHubError, GitHubGone
+from .github_api import GitHubApi, IssueComment
+
+POLL_SECONDS = 1.0
+STALE_MARGIN_SECONDS = 10.0
+MAX_ROUNDS = 8
+
+
+def stale_after(timeout_seconds: float) -> float:
+    """How long a claim may go unrecorded before it is stale: the winner's budget for the GitHub calls and the
+    POST (each bounded by timeout-seconds), and a margin for clocks and whole-second timestamps."""
+    return 2 * timeout_seconds + STALE_MARGIN_SECONDS
+
+
+# -- the rule -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """No comment of ours: post a claim."""
+
+
+@dataclass(frozen=True)
+class Elected:
+    """Our claim is the oldest: create the session and record it in `comment`."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class Lost:
+    """An older comment of ours exists: delete our claim `mine`, then follow the older one."""
+
+    mine: IssueComment
+
+
+@dataclass(frozen=True)
+class Use:
+    """The oldest comment records a session."""
+
+    comment: IssueComment
+    record: CommentRecord
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The oldest comment is another run's live claim: wait for it to record a session."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """The oldest comment is a stale or failed claim: delete it and claim afresh."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """The oldest comment carries our marker without a record (an older version wrote it): write into it."""
+
+    comment: IssueComment
+
+
+Step = Claim | Elected | Lost | Use | Wait | TakeOver | Adopt
+
+
+def is_stale(comment: IssueComment, stale_seconds: float) -> bool:
+    age = comment.age_seconds
+    return age is not None and age > stale_seconds
+
+
+def decide(
+    ours: Sequence[IssueComment], tag: str, stale_seconds: float, mine: int | None = None
+) -> tuple[Step, list[IssueComment]]:
+    """The next step over one listing of our comments (oldest first), and the leftovers to delete."""
+    if not ours:
+        return Claim(), []
+    oldest, newer = ours[0], ours[1:]
+    leftovers = [comment for comment in newer if comment.id != mine and _settled(comment, tag, stale_seconds)]
+    if mine is not None and oldest.id == mine:
+        return Elected(oldest), leftovers
+    mine_found = next((comment for comment in newer if comment.id == mine), None)
+    if mine_found is not None:
+        return Lost(mine_found), []
+    record = read_record(oldest.body, tag)
+    if record is None:
+        return Adopt(oldest), leftovers
+    if record.has_session:
+        return Use(oldest, record), leftovers
+    if record.failed or is_stale(oldest, stale_seconds):
+        return TakeOver(oldest), leftovers
+    return Wait(oldest), leftovers
+
+
+def _settled(comment: IssueComment, tag: str, stale_seconds: float) -> bool:
+    """A comment no live run is about to write: anything but a fresh claim."""
+    record = read_record(comment.body, tag)
+    return record is None or not record.is_claim or is_stale(comment, stale_seconds)
+
+
+def our_comments(github: GitHubApi, comments: list[IssueComment], tag: str) -> list[IssueComment]:
+    """Comments with our marker, written by a bot or by the token's own user, oldest first.
+
+    `GET /user` is asked only when a person's comment carries the marker (GITHUB_TOKEN gets 403 there)."""
+    tagged = [comment for comment in comments if comment.author and has_marker(comment.body, tag)]
+    by_people = [comment for comment in tagged if not comment.author_is_bot]
+    own_login = github.token_login() if by_people else None
+    ours = [comment for comment in tagged if comment.author_is_bot or comment.author == own_login]
+    return sorted(ours, key=lambda comment: comment.id)
+
+
+# -- driving it -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Won:
+    """This run's claim won: create the session, then record it in `comment`."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class Found:
+    """`comment` records a session (another run's, or an earlier one's)."""
+
+    comment: IssueComment
+    record: CommentRecord
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """`comment` is ours but records nothing readable: create a session and write it there."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class WinnerFailed:
+    """The run whose claim won said it failed."""
+
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """The winner's claim neither recorded a session nor went stale in time."""
+
+    comment: IssueComment
+
+
+Settled = Won | Found | Adopted | WinnerFailed | GaveUp
+
+
+@dataclass
+class Settler:
+    """Runs `decide` against GitHub until the run knows which comment (and session) is the pull request's."""
+
+    github: GitHubApi
+    number: int
+    tag: str
+    claim_body: str
+    stale_seconds: float
+    wait_seconds: float
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    log: Callable[[str], None] = lambda _: None
+
+    def settle(self) -> Settled:
+        mine: IssueComment | None = None
+        listing: list[IssueComment] | None = None
+        for _ in range(MAX_ROUNDS):
+            if listing is None:
+                listing = our_comments(self.github, self.github.comments(self.number), self.tag)
+            step, leftovers = decide(listing, self.tag, self.stale_seconds, mine.id if mine else None)
+            for leftover in leftovers:
+                self.log(f"Deleting comment {leftover.id}: a leftover of an earlier run.")
+                self.github.delete_comment(leftover.id)
+            listing = [comment for comment in listing if comment not in leftovers]
+            match step:
+                case Claim():
+                    mine, listing = self._claim(), None
+                case TakeOver(comment):
+                    self.log(f"Comment {comment.id} is a claim that never recorded a session: taking over.")
+                    self.github.delete_comment(comment.id)
+                    mine, listing = self._claim(), None
+                case Lost(comment):
+                    self.log(f"An older comment of ours exists: deleting this run's claim {comment.id}.")
+                    self.github.delete_comment(comment.id)
+                    listing = [other for other in listing if other.id != comment.id]
+                    mine = None
+                case Elected(comment):
+                    return Won(comment)
+                case Use(comment, record):
+                    return Found(comment, record)
+                case Adopt(comment):
+                    return Adopted(comment)
+                case Wait(comment):
+                    waited = self._wait(comment)
+                    if isinstance(waited, GaveUp | WinnerFailed):
+                        return waited
+                    listing = None if waited is None else [waited, *listing[1:]]
+        raise GitHubError(f"the comments of #{self.number} kept changing; gave up after {MAX_ROUNDS} rounds")
+
+    def _claim(self) -> IssueComment:
+        claim = self.github.create_comment(self.number, self.claim_body)
+        self.log(f"Claimed comment {claim.id} before creating a session.")
+        return claim
+
+    def _wait(self, comment: IssueComment) -> IssueComment | GaveUp | WinnerFailed | None:
+        """Poll the winner's comment until it records a session, fails, goes stale, or is gone (None: look again)."""
+        self.log(f"Comment {comment.id} is another run's claim: waiting for it to record a session.")
+        deadline = self.clock() + self.wait_seconds
+        current = comment
+        while True:
+            if self.clock() + POLL_SECONDS > deadline:
+                return GaveUp(current)
+            self.sleep(POLL_SECONDS)
+            try:
+                current = self.github.get_comment(comment.id)
+            except GitHubGone:
+                return None
+            record = read_record(current.body, self.tag)
+            if record is not None and record.failed and not record.has_session:
+                return WinnerFailed(current)
+            if record is None or not record.is_claim or is_stale(current, self.stale_seconds):
+                return current
