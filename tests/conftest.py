@@ -12,6 +12,7 @@ request GitHub's REST description. `RECOUP_NO_SKIPS=1` (set by `.ci/run`) fails 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from recoup_session_action import entry
 from recoup_session_action.runner import parse_output_file
 from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
 from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
@@ -139,8 +141,69 @@ def github(github_standin: GitHubFactory) -> GitHubStandIn:
     return github_standin()
 
 
+@dataclass(frozen=True)
+class RunnerFolders:
+    """The files and environment a runner lays out for one step."""
+
+    environ: dict[str, str]
+    workspace: Path
+    output_file: Path
+    summary_file: Path
+
+    def result(self, returncode: int, stdout: str, stderr: str) -> ActionRun:
+        output_text = self.output_file.read_bytes().decode("utf-8")
+        return ActionRun(
+            returncode=returncode,
+            stdout=stdout,
+            stderr=stderr,
+            outputs=parse_output_file(output_text),
+            summary=self.summary_file.read_bytes().decode("utf-8"),
+            output_file_text=output_text,
+        )
+
+
+def runner_folders(
+    tmp_path: Path,
+    event_name: str,
+    event: Mapping[str, Any] | bytes | None,
+    inputs: Mapping[str, str],
+    env: Mapping[str, str] | None,
+) -> RunnerFolders:
+    temp = tmp_path / f"run-{uuid.uuid4().hex[:8]}"
+    workflow, commands, home, workspace = (temp / name for name in ("workflow", "commands", "home", "workspace"))
+    for folder in (workflow, commands, home, workspace):
+        folder.mkdir(parents=True)
+    event_path = workflow / "event.json"
+    if event is not None:
+        event_path.write_bytes(event if isinstance(event, bytes) else json.dumps(event).encode())
+    suffix = uuid.uuid4()
+    output_file, summary_file = commands / f"set_output_{suffix}", commands / f"step_summary_{suffix}"
+    output_file.touch()
+    summary_file.touch()
+    environ = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(output_file),
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_API_URL": "https://api.github.invalid",
+        "GITHUB_RUN_ID": "5741279673",
+        "RUNNER_TEMP": str(temp),
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+        **(env or {}),
+    }
+    return RunnerFolders(environ, workspace, output_file, summary_file)
+
+
 @pytest.fixture
 def action_runner(tmp_path: Path) -> RunAction:
+    """Runs the console script as a subprocess, exactly as the runner starts the image's entry point."""
+
     def run(
         *,
         event_name: str,
@@ -150,52 +213,42 @@ def action_runner(tmp_path: Path) -> RunAction:
         args: tuple[str, ...] = (),
         timeout: float = 60,
     ) -> ActionRun:
-        temp = tmp_path / f"run-{uuid.uuid4().hex[:8]}"
-        workflow, commands, home, workspace = (temp / name for name in ("workflow", "commands", "home", "workspace"))
-        for folder in (workflow, commands, home, workspace):
-            folder.mkdir(parents=True)
-        event_path = workflow / "event.json"
-        if event is not None:
-            event_path.write_bytes(event if isinstance(event, bytes) else json.dumps(event).encode())
-        suffix = uuid.uuid4()
-        output_file, summary_file = commands / f"set_output_{suffix}", commands / f"step_summary_{suffix}"
-        output_file.touch()
-        summary_file.touch()
-        environ = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "CI": "true",
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": event_name,
-            "GITHUB_EVENT_PATH": str(event_path),
-            "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_OUTPUT": str(output_file),
-            "GITHUB_STEP_SUMMARY": str(summary_file),
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": "https://api.github.invalid",
-            "GITHUB_RUN_ID": "5741279673",
-            "RUNNER_TEMP": str(temp),
-            **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
-            **(env or {}),
-        }
+        folders = runner_folders(tmp_path, event_name, event, inputs, env)
         completed = subprocess.run(
             [CONSOLE_SCRIPT, *args],
-            env=environ,
-            cwd=workspace,
+            env=folders.environ,
+            cwd=folders.workspace,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
-        output_text = output_file.read_bytes().decode("utf-8")
-        return ActionRun(
-            returncode=completed.returncode,
-            stdout=completed.stdout,
-            stderr=completed.stderr,
-            outputs=parse_output_file(output_text),
-            summary=summary_file.read_bytes().decode("utf-8"),
-            output_file_text=output_text,
-        )
+        return folders.result(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+@pytest.fixture
+def action_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunAction:
+    """The same run as `action_runner`, with the same environment, folders and entry point, but in this process:
+    no interpreter start, so it is fast enough for the many runs that test decisions rather than the runner's
+    contract (which `action_runner` keeps proving)."""
+
+    def run(
+        *,
+        event_name: str,
+        event: Mapping[str, Any] | bytes | None,
+        inputs: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> ActionRun:
+        folders = runner_folders(tmp_path, event_name, event, inputs, env)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with monkeypatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
+            patch.setattr(os, "environ", folders.environ)
+            patch.chdir(folders.workspace)
+            returncode = entry.main(list(args))
+        return folders.result(returncode, stdout.getvalue(), stderr.getvalue())
 
     return run
 

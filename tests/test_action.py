@@ -1,5 +1,9 @@
 """The action end to end: the console script under a runner's environment against a loopback Recoupable API
-(whose fixture, where ../shared is present, also checks every body sent against the documented contract)."""
+(whose fixture, where ../shared is present, also checks every body sent against the documented contract).
+
+The runs that prove the runner's contract (masks first, every output, the request sent, what each path imports,
+connections) start the console script as a subprocess; those that test a decision (a bad input, a bad answer, a
+skip) run the same entry point in this process, with the same environment (`action_in_process`)."""
 
 from __future__ import annotations
 
@@ -71,9 +75,13 @@ def test_pull_request_creates_one_session_and_sets_every_output(
     assert "| Lifecycle state | provisioning |" in run.summary
 
 
-def test_fork_pull_request_targets_the_head_repository(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_fork_pull_request_targets_the_head_repository(
+    action_in_process: RunAction, recoupable: RecoupableStandIn
+) -> None:
     fork = {"full_name": "forker/app", "clone_url": "https://github.com/forker/app.git"}
-    run = action_runner(event_name="pull_request", event=pull_request_event(head_repo=fork), inputs=_inputs(recoupable))
+    run = action_in_process(
+        event_name="pull_request", event=pull_request_event(head_repo=fork), inputs=_inputs(recoupable)
+    )
     assert run.returncode == 0, run.log
     body = recoupable.posts[0].json()
     assert (body["repoOwner"], body["repoName"], body["cloneUrl"]) == ("forker", "app", fork["clone_url"])
@@ -103,9 +111,9 @@ def test_underscore_inputs_and_explicit_fields(action_runner: RunAction, recoupa
     assert "::warning" not in run.stdout
 
 
-def test_server_that_ignores_repository_fields_warns_and_reports_what_it_says(action_runner: RunAction) -> None:
+def test_server_that_ignores_repository_fields_warns_and_reports_what_it_says(action_in_process: RunAction) -> None:
     with RecoupableStandIn(echo_repository=False) as api:
-        run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(api))
+        run = action_in_process(event_name="pull_request", event=pull_request_event(), inputs=_inputs(api))
     assert run.returncode == 0, run.log
     warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
     assert len(warnings) == 3
@@ -132,9 +140,9 @@ def test_dry_run_sends_nothing_and_shows_the_request(action_runner: RunAction, r
     assert_no_secret(run, API_KEY)
 
 
-def test_deleted_branch_push_skips(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_deleted_branch_push_skips(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     event = {"ref": "refs/heads/old", "deleted": True, "repository": BASE_REPO}
-    run = action_runner(
+    run = action_in_process(
         event_name="push", event=event, inputs=_inputs(recoupable), env={"GITHUB_REF": "refs/heads/old"}
     )
     assert run.returncode == 0
@@ -144,9 +152,9 @@ def test_deleted_branch_push_skips(action_runner: RunAction, recoupable: Recoupa
     assert "deleted branch old" in run.summary
 
 
-def test_tag_push_needs_a_branch(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_tag_push_needs_a_branch(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     event = {"ref": "refs/tags/v1.0.0", "repository": BASE_REPO}
-    run = action_runner(
+    run = action_in_process(
         event_name="push", event=event, inputs=_inputs(recoupable), env={"GITHUB_REF": "refs/tags/v1.0.0"}
     )
     _assert_failed(run, "refs/tags/v1.0.0 is a tag, not a branch; set the 'branch' input or new-branch: true")
@@ -186,9 +194,9 @@ def test_tag_push_needs_a_branch(action_runner: RunAction, recoupable: Recoupabl
     ],
 )
 def test_each_invalid_input_is_one_clear_error(
-    action_runner: RunAction, recoupable: RecoupableStandIn, inputs: dict[str, str], message: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, inputs: dict[str, str], message: str
 ) -> None:
-    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **inputs))
+    run = action_in_process(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **inputs))
     _assert_failed(run, message)
     assert recoupable.requests == []
 
@@ -219,19 +227,19 @@ def test_missing_key_is_an_error_outside_forks(action_runner: RunAction, recoupa
     ],
 )
 def test_each_bad_answer_is_one_clear_error(
-    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
 ) -> None:
     recoupable.faults.append(fault)
-    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable))
+    run = action_in_process(event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable))
     _assert_failed(run, message)
     assert len(recoupable.posts) == 1
 
 
 def test_a_wrong_key_is_refused_by_the_stand_in_without_echoing_it(
-    action_runner: RunAction, recoupable: RecoupableStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn
 ) -> None:
     wrong = "recoup_sk_" + "x" * 43
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request", event=pull_request_event(), inputs={**_inputs(recoupable), "api-key": wrong}
     )
     _assert_failed(run, "the API refused the request with 401: Unauthorized")
@@ -239,11 +247,11 @@ def test_a_wrong_key_is_refused_by_the_stand_in_without_echoing_it(
 
 
 def test_500_json_is_retried_and_the_key_echoed_by_the_server_is_redacted(
-    action_runner: RunAction, recoupable: RecoupableStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn
 ) -> None:
     echo = json.dumps({"status": "error", "error": f"bad key {API_KEY}"}).encode()
     recoupable.faults.extend([Fault(500, echo), Fault(500, echo)])
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request", event=pull_request_event(), inputs=_inputs(recoupable, **{"max-retries": "1"})
     )
     _assert_failed(run, "the API answered 500: bad key ***; gave up after 2 attempts")

@@ -78,7 +78,7 @@ def ours(github: GitHubStandIn, full_name: str, number: int, tag: str = TAG) -> 
 class Runner:
     """Runs the action against both stand-ins with the inputs and runner variables every test shares."""
 
-    action_runner: RunAction
+    action_in_process: RunAction
     recoupable: RecoupableStandIn
     github: GitHubStandIn
     env: dict[str, str] = field(default_factory=dict)
@@ -86,7 +86,7 @@ class Runner:
     def __call__(
         self, event_name: str, payload: dict[str, Any], env: dict[str, str], token: str = GITHUB_TOKEN, **inputs: str
     ) -> ActionRun:
-        run = self.action_runner(
+        run = self.action_in_process(
             event_name=event_name,
             event=payload,
             inputs={"api-key": API_KEY, "api-url": self.recoupable.url, "github-token": token, **inputs},
@@ -111,8 +111,8 @@ class Runner:
 
 
 @pytest.fixture
-def runner(action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
-    return Runner(action_runner, recoupable, github)
+def runner(action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
+    return Runner(action_in_process, recoupable, github)
 
 
 def assert_session(run: ActionRun, recoupable: RecoupableStandIn, repository: str, branch: str | None) -> None:
@@ -540,13 +540,13 @@ def test_a_pasted_marker_is_never_taken_over(runner: Runner) -> None:
 
 
 def test_a_personal_token_updates_its_own_users_comment(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
 ) -> None:
     github = github_standin({PAT: TokenIdentity("octocat", "User", can_get_user=True)})
     SEARCH_PR(github)
     mine = github.add_comment(*split(BASE), 12, f"{MARKER}\nmine", login="octocat")
     theirs = github.add_comment(*split(BASE), 12, f"{MARKER}\ntheirs", login="mallory")
-    runner = Runner(action_runner, recoupable, github)
+    runner = Runner(action_in_process, recoupable, github)
 
     run = _search(runner, token=PAT)
 
@@ -578,7 +578,7 @@ def _racing(runner: Runner, github_standin: GitHubFactory, trigger: str, body: s
     assert isinstance(github, RacingStandIn)
     github.trigger, github.body = trigger, body
     SEARCH_PR(github)
-    return Runner(runner.action_runner, runner.recoupable, github), github
+    return Runner(runner.action_in_process, runner.recoupable, github), github
 
 
 def test_race_lost_deletes_our_claim_and_reuses_the_older_comments_session(
@@ -620,11 +620,11 @@ def test_race_won_keeps_ours_and_leaves_a_newer_live_claim_to_its_run(
 
 @pytest.mark.parametrize(("fail", "code"), [("false", 0), ("true", 1)])
 def test_read_only_token_warns_with_the_fix(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory, fail: str, code: int
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory, fail: str, code: int
 ) -> None:
     github = github_standin({GITHUB_TOKEN: TokenIdentity(BOT, "Bot", read_only=True)})
     TYPO_PR(github)
-    runner = Runner(action_runner, recoupable, github)
+    runner = Runner(action_in_process, recoupable, github)
 
     run = runner.fixture("pull_request.fork", **{"fail-on-comment-error": fail})
 
@@ -757,11 +757,11 @@ def test_a_huge_template_stays_within_githubs_limit(runner: Runner) -> None:
 
 
 def test_enterprise_server_base_url(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
 ) -> None:
     github = github_standin(path_prefix="/api/v3")
     SEARCH_PR(github)
-    runner = Runner(action_runner, recoupable, github, env={"GITHUB_SERVER_URL": github.server_url})
+    runner = Runner(action_in_process, recoupable, github, env={"GITHUB_SERVER_URL": github.server_url})
 
     first = _search(runner)
     second = _search(runner)

@@ -116,17 +116,21 @@ def inputs(api_url: str, **extra: str) -> dict[str, str]:
 
 
 def run_pr(
-    action_runner: RunAction, api_url: str, extra: dict[str, str] | None = None, *, env: dict[str, str] | None = None
+    action_in_process: RunAction,
+    api_url: str,
+    extra: dict[str, str] | None = None,
+    *,
+    env: dict[str, str] | None = None,
 ) -> ActionRun:
     """A pull_request run against `api_url`, with `extra` inputs and `env` on top of the runner's."""
     event = pull_request_event()
-    return action_runner(event_name="pull_request", event=event, inputs=inputs(api_url, **(extra or {})), env=env)
+    return action_in_process(event_name="pull_request", event=event, inputs=inputs(api_url, **(extra or {})), env=env)
 
 
 # -- the request never reached the server: retried ------------------------------------------------------
 
 
-def test_connection_refused_then_success(action_runner: RunAction) -> None:
+def test_connection_refused_then_success(action_in_process: RunAction) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -138,7 +142,7 @@ def test_connection_refused_then_success(action_runner: RunAction) -> None:
     timer = threading.Timer(1.0, start_late)
     timer.start()
     try:
-        run = run_pr(action_runner, f"http://127.0.0.1:{port}", {"max-retries": "10", "timeout-seconds": "20"})
+        run = run_pr(action_in_process, f"http://127.0.0.1:{port}", {"max-retries": "10", "timeout-seconds": "20"})
     finally:
         timer.join()
     api = started[0]
@@ -151,12 +155,12 @@ def test_connection_refused_then_success(action_runner: RunAction) -> None:
         api.__exit__(None, None, None)
 
 
-def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(action_runner: RunAction) -> None:
+def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(action_in_process: RunAction) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with RecoupableStandIn() as api:  # only for the assertion helpers; nothing listens on `port`
-        run = run_pr(action_runner, f"http://127.0.0.1:{port}", {"max-retries": "1", "timeout-seconds": "10"})
+        run = run_pr(action_in_process, f"http://127.0.0.1:{port}", {"max-retries": "1", "timeout-seconds": "10"})
         assert_failed(run, "could not connect to", posts=0, api=api)
     assert "gave up after 2 attempts (max-retries: 1)" in run.outputs["error"]
     assert UNKNOWN not in run.outputs["error"]
@@ -167,28 +171,32 @@ def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(act
 # -- throttled or refused by the application: retried -----------------------------------------------------
 
 
-def test_429_with_retry_after_seconds_then_success(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_429_with_retry_after_seconds_then_success(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.append(Fault(429, b'{"status":"error","error":"Too many requests"}', {"Retry-After": "1"}))
     started = time.monotonic()
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "10"})
     assert time.monotonic() - started >= 1
     assert_created(run, posts=2, api=recoupable)
     assert retry_lines(run) == ["Attempt 1 failed: the API answered 429 (busy); retrying in 1.0s"]
 
 
-def test_429_with_retry_after_http_date_then_success(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_429_with_retry_after_http_date_then_success(
+    action_in_process: RunAction, recoupable: RecoupableStandIn
+) -> None:
     recoupable.faults.append(Fault(429, b"", {"Retry-After": formatdate(time.time() + 1, usegmt=True)}))
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "10"})
     assert_created(run, posts=2, api=recoupable)
     [line] = retry_lines(run)
     wait = float(re.findall(r"retrying in (\d+\.\d)s$", line)[0])
     assert 0 <= wait <= 1
 
 
-def test_retry_after_beyond_timeout_gives_up_at_once(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_retry_after_beyond_timeout_gives_up_at_once(
+    action_in_process: RunAction, recoupable: RecoupableStandIn
+) -> None:
     recoupable.faults.append(Fault(429, b"", {"Retry-After": "120"}))
     started = time.monotonic()
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "3"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "3"})
     assert time.monotonic() - started < 3
     assert_failed(
         run, "the API answered 429 (busy); no time left to retry within timeout-seconds: 3", posts=1, api=recoupable
@@ -205,10 +213,10 @@ def test_retry_after_beyond_timeout_gives_up_at_once(action_runner: RunAction, r
     ],
 )
 def test_retryable_answer_then_success(
-    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, reason: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, fault: Fault, reason: str
 ) -> None:
     recoupable.faults.append(fault)
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "10"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "10"})
     assert_created(run, posts=2, api=recoupable)
     [line] = retry_lines(run)
     assert line.startswith(f"Attempt 1 failed: {reason}; retrying in ")
@@ -216,9 +224,9 @@ def test_retryable_answer_then_success(
     assert "Session " in run.stdout
 
 
-def test_retries_stop_at_max_retries(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_retries_stop_at_max_retries(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.extend([Fault(503, b"", {"Retry-After": "0"})] * 5)
-    run = run_pr(action_runner, recoupable.url, {"max-retries": "2", "timeout-seconds": "20"})
+    run = run_pr(action_in_process, recoupable.url, {"max-retries": "2", "timeout-seconds": "20"})
     assert_failed(
         run, "the API answered 503 (busy); gave up after 3 attempts (max-retries: 2)", posts=3, api=recoupable
     )
@@ -240,10 +248,10 @@ def test_retries_stop_at_max_retries(action_runner: RunAction, recoupable: Recou
     ],
 )
 def test_unknown_outcome_is_not_retried(
-    action_runner: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, fault: Fault, message: str
 ) -> None:
     recoupable.faults.append(fault)
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "5"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "5"})
     assert_failed(run, message, posts=1, api=recoupable)
     assert UNKNOWN in error_line(run)
     assert UNKNOWN in run.summary.replace("\\", "")
@@ -251,10 +259,10 @@ def test_unknown_outcome_is_not_retried(
     assert retry_lines(run) == []
 
 
-def test_server_that_never_answers_times_out_once(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_server_that_never_answers_times_out_once(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.append(Fault(behaviour="hang"))
     started = time.monotonic()
-    run = run_pr(action_runner, recoupable.url, {"timeout-seconds": "2"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "2"})
     elapsed = time.monotonic() - started
     assert 2 <= elapsed < 8
     assert_failed(run, "no answer from http://127.0.0.1:", posts=1, api=recoupable)
@@ -265,19 +273,19 @@ def test_server_that_never_answers_times_out_once(action_runner: RunAction, reco
 # -- a 200 that cannot be read ------------------------------------------------------------------------------
 
 
-def test_200_with_invalid_json(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_200_with_invalid_json(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.append(Fault(200, b"<html>ok</html>"))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     assert_failed(
         run, "the API answered 200 but its body is not JSON; a session was probably created", posts=1, api=recoupable
     )
     assert run.outputs["response"] == ""
 
 
-def test_200_with_a_huge_body_is_read_only_so_far(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_200_with_a_huge_body_is_read_only_so_far(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     huge = b'{"session":{"id":"s1","title":"' + b"a" * (2 * 1024 * 1024) + b'"},"chat":{"id":"c1"}}'
     recoupable.faults.append(Fault(200, huge))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     assert_failed(
         run,
         "the API answered 200 with a body over 1024 KiB; stopped reading it; a session was probably",
@@ -288,9 +296,11 @@ def test_200_with_a_huge_body_is_read_only_so_far(action_runner: RunAction, reco
     assert retry_lines(run) == []
 
 
-def test_huge_error_body_is_bounded_and_not_unknown(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_huge_error_body_is_bounded_and_not_unknown(
+    action_in_process: RunAction, recoupable: RecoupableStandIn
+) -> None:
     recoupable.faults.append(Fault(400, b"x" * (2 * 1024 * 1024)))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     assert_failed(run, "the API answered 400 with a body over 1024 KiB; stopped reading it", posts=1, api=recoupable)
     assert UNKNOWN not in run.outputs["error"]
 
@@ -298,10 +308,12 @@ def test_huge_error_body_is_bounded_and_not_unknown(action_runner: RunAction, re
 # -- redirects ---------------------------------------------------------------------------------------------
 
 
-def test_redirect_to_another_origin_is_not_followed(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_redirect_to_another_origin_is_not_followed(
+    action_in_process: RunAction, recoupable: RecoupableStandIn
+) -> None:
     with RecoupableStandIn() as elsewhere:
         recoupable.faults.append(Fault(307, b"", {"Location": f"{elsewhere.url}/api/sessions"}))
-        run = run_pr(action_runner, recoupable.url)
+        run = run_pr(action_in_process, recoupable.url)
         assert elsewhere.requests == []
     assert_failed(
         run,
@@ -312,16 +324,16 @@ def test_redirect_to_another_origin_is_not_followed(action_runner: RunAction, re
     assert UNKNOWN not in run.outputs["error"]
 
 
-def test_redirect_within_the_origin_is_followed(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_redirect_within_the_origin_is_followed(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.append(Fault(308, b"", {"Location": "/api/sessions"}))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     assert_created(run, posts=2, api=recoupable)
     assert recoupable.posts[0].body == recoupable.posts[1].body
 
 
-def test_endless_redirects_stop(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_endless_redirects_stop(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.extend([Fault(307, b"", {"Location": "/api/sessions"})] * 10)
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     assert_failed(run, "the API redirected more than 3 times; check api-url", posts=4, api=recoupable)
 
 
@@ -333,11 +345,13 @@ SECONDARY_LIMIT = {
 }
 
 
-def _comment_run(action_runner: RunAction, api: RecoupableStandIn, github: GitHubStandIn, **extra: str) -> ActionRun:
+def _comment_run(
+    action_in_process: RunAction, api: RecoupableStandIn, github: GitHubStandIn, **extra: str
+) -> ActionRun:
     github.add_pull(
         "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
     )
-    return action_runner(
+    return action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={
@@ -362,13 +376,13 @@ def _github_saw_no_api_key(github: GitHubStandIn) -> None:
     ids=["5xx", "secondary-rate-limit"],
 )
 def test_github_failing_briefly_while_commenting_is_retried(
-    action_runner: RunAction,
+    action_in_process: RunAction,
     recoupable: RecoupableStandIn,
     github: GitHubStandIn,
     failures: list[Fault],
 ) -> None:
     github.faults.extend(failures)
-    run = _comment_run(action_runner, recoupable, github)
+    run = _comment_run(action_in_process, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     assert "::warning" not in run.stdout
     [comment] = github.comments("acme", "app", 42)
@@ -391,14 +405,14 @@ def test_github_failing_briefly_while_commenting_is_retried(
     ids=["500", "secondary-rate-limit"],
 )
 def test_github_failing_throughout_keeps_the_session_and_warns(
-    action_runner: RunAction,
+    action_in_process: RunAction,
     recoupable: RecoupableStandIn,
     github: GitHubStandIn,
     failure: Fault,
     message: str,
 ) -> None:
     github.faults.extend([failure] * 20)
-    run = _comment_run(action_runner, recoupable, github)
+    run = _comment_run(action_in_process, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
     assert len(warnings) == 1, run.stdout
@@ -410,10 +424,10 @@ def test_github_failing_throughout_keeps_the_session_and_warns(
 
 
 def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_session(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
     github.faults.append(Fault(403, {"message": "Resource not accessible by integration"}))
-    run = _comment_run(action_runner, recoupable, github, **{"fail-on-comment-error": "true"})
+    run = _comment_run(action_in_process, recoupable, github, **{"fail-on-comment-error": "true"})
     check_run(run)
     assert run.returncode == 1
     assert "The session was created, but the pull-request comment failed" in error_line(run)
@@ -423,10 +437,10 @@ def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_sessio
 
 
 def test_github_error_that_echoes_the_token_does_not_leak_it(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
     github.faults.extend([Fault(422, {"message": f"token {GITHUB_TOKEN} and key {API_KEY} rejected"})] * 20)
-    run = _comment_run(action_runner, recoupable, github)
+    run = _comment_run(action_in_process, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     assert run.stdout.count("::warning") == 1
 
@@ -461,10 +475,10 @@ def tls_api(certificate: tuple[Path, Path]) -> Iterator[RecoupableStandIn]:
 
 
 def test_tls_with_the_ca_bundle_from_ssl_cert_file(
-    action_runner: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path]
+    action_in_process: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path]
 ) -> None:
     assert tls_api.url.startswith("https://127.0.0.1:")
-    run = run_pr(action_runner, tls_api.url, env={"SSL_CERT_FILE": str(certificate[0])})
+    run = run_pr(action_in_process, tls_api.url, env={"SSL_CERT_FILE": str(certificate[0])})
     assert_created(run, posts=1, api=tls_api)
 
 
@@ -478,9 +492,9 @@ def test_plain_http_parses_no_ca_bundle_and_its_context_would_still_verify() -> 
 
 
 def test_tls_without_the_ca_fails_clearly_and_is_never_unverified(
-    action_runner: RunAction, tls_api: RecoupableStandIn
+    action_in_process: RunAction, tls_api: RecoupableStandIn
 ) -> None:
-    run = run_pr(action_runner, tls_api.url, {"max-retries": "0"})
+    run = run_pr(action_in_process, tls_api.url, {"max-retries": "0"})
     assert_failed(
         run, f"could not connect to {tls_api.url} (ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED]", posts=0, api=tls_api
     )
@@ -546,13 +560,13 @@ def proxy() -> Iterator[_ConnectProxy]:
 
 
 def test_https_proxy_is_used_and_no_proxy_bypasses_it(
-    action_runner: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path], proxy: _ConnectProxy
+    action_in_process: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path], proxy: _ConnectProxy
 ) -> None:
     env = {"SSL_CERT_FILE": str(certificate[0]), "HTTPS_PROXY": proxy.url}
-    run = run_pr(action_runner, tls_api.url, env=env)
+    run = run_pr(action_in_process, tls_api.url, env=env)
     assert_created(run, posts=1, api=tls_api)
     assert proxy.targets == [tls_api.url.removeprefix("https://")]
 
-    run = run_pr(action_runner, tls_api.url, env={**env, "NO_PROXY": "127.0.0.1"})
+    run = run_pr(action_in_process, tls_api.url, env={**env, "NO_PROXY": "127.0.0.1"})
     assert_created(run, posts=2, api=tls_api)
     assert len(proxy.targets) == 1

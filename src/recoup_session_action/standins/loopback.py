@@ -3,7 +3,9 @@ received, and one way to script faults.
 
 A stand-in subclasses `StandIn` and implements `answer(request)`. Every request is recorded in `requests`
 first; if a `Fault` is queued in `faults`, the oldest one is answered instead of the stand-in's own answer
-(a status, body and headers, or a broken connection: `hang`, `drop`, `truncate`).
+(a status, body and headers, or a broken connection: `hang`, `drop`, `truncate`). The same stand-in answers over
+loopback HTTP (`with StandIn() as server`, at `server.url`) or in this process, as an httpx transport
+(`server.transport()`), where a broken connection becomes the error httpx raises for it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
+
+if TYPE_CHECKING:
+    import httpx
 
 Behaviour = Literal["answer", "hang", "drop", "truncate"]
 JSON = "application/json"
@@ -102,6 +108,11 @@ class LoopbackServer(ThreadingHTTPServer):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().process_request(request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (as the action does past its body limit) is expected, not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class StandIn:
     """`with SomeStandIn() as server:` serves at `server.url` until the block ends.
@@ -156,6 +167,31 @@ class StandIn:
 
     def answer(self, request: RecordedRequest) -> Answer:
         raise NotImplementedError
+
+    def transport(self) -> httpx.MockTransport:
+        """This stand-in as an httpx transport: the same answers, records and faults, without a socket."""
+        import httpx  # noqa: PLC0415 (only in-process tests need it)
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            recorded = RecordedRequest(
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.url.params),
+                headers={name.lower(): value for name, value in request.headers.items()},
+                content=request.read(),
+            )
+            answer = self.handle(recorded)
+            if answer.behaviour == "hang":
+                raise httpx.ReadTimeout("timed out", request=request)
+            if answer.behaviour == "drop":
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            if answer.behaviour == "truncate":
+                raise httpx.RemoteProtocolError(
+                    "peer closed connection without sending the whole body", request=request
+                )
+            return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.content)
+
+        return httpx.MockTransport(respond)
 
 
 def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
