@@ -25,8 +25,6 @@ from .recoupable_models import Chat, CreateSessionRequest, CreateSessionResponse
 from .summary import comment_summary, summary
 from .text import redact
 
-POLL_SECONDS = 1.0
-
 if TYPE_CHECKING:
     import httpx
 
@@ -322,7 +320,7 @@ class _Run:
 
     def _claimed(self, request: CreateSessionRequest, number: int) -> int:
         from .comment_body import claim_body  # noqa: PLC0415
-        from .sticky import Adopted, Found, GaveUp, Settler, Won, stale_after  # noqa: PLC0415
+        from .sticky import POLL_SECONDS, Adopted, Found, GaveUp, Settler, Won, stale_after  # noqa: PLC0415
 
         tag = self.settings.comment_tag
         stale = stale_after(self.settings.timeout_seconds)
@@ -563,13 +561,20 @@ class _Run:
         """Say on the comment, above its link, that the latest run failed (a claim says no session was made)."""
         from .comment import write_comment  # noqa: PLC0415
         from .comment_body import failed_body  # noqa: PLC0415
+        from .comment_record import read_record  # noqa: PLC0415
+        from .sticky import our_comments  # noqa: PLC0415
 
-        if number is None or known is None or self.settings.comment is not CommentMode.UPDATE:
+        if number is None or self.settings.comment is not CommentMode.UPDATE:
             return None
-        tag = self.settings.comment_tag
-        body = failed_body(tag, known, record, self.env, outcome.message)
+        tag, github = self.settings.comment_tag, self._api()
         try:
-            return write_comment(self._api(), number, tag, body, known)
+            if known is None:  # session: new looked at no comment before its POST
+                ours = our_comments(github, github.comments(number), tag)
+                if not ours:
+                    return None
+                known, record = ours[0], read_record(ours[0].body, tag)
+            body = failed_body(tag, known, record, self.env, outcome.message)
+            return write_comment(github, number, tag, body, known)
         except GitHubError as error:
             self.reporter.warning(f"Could not say on the comment that the run failed: {error}", title="Comment")
             return None

@@ -151,7 +151,8 @@ class GitHubStandIn(StandIn):
         self.reactions: list[tuple[int, str, str]] = []
         """(comment id, content, login) of every reaction made."""
         self.delays: dict[tuple[str, str], float] = {}
-        """Seconds to hold the answer to the next request of (method, path ending): to freeze a run mid-flow."""
+        """Seconds to hold back the answer to the next request of (method, path ending), after it took effect: to
+        freeze a run mid-flow."""
         self._last_id = 0
         self._named_ids: dict[str, int] = {}
         self._used = 0
@@ -225,6 +226,12 @@ class GitHubStandIn(StandIn):
         with self._lock:
             return self._store_comment((owner, repo, number), body, TokenIdentity(login, user_type), comment_id).id
 
+    def set_comment(self, comment_id: int, body: str) -> None:
+        """Change a comment's body as another client would (its `updated_at` moves on)."""
+        with self._lock:
+            comment = self._comments[comment_id]
+            comment.body, comment.updated = body, self._tick()
+
     def comments(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
         """Current comments of an issue or pull request, oldest first, as the API returns them."""
         with self._lock:
@@ -234,14 +241,14 @@ class GitHubStandIn(StandIn):
 
     def handle(self, request: RecordedRequest) -> Answer:
         """Every answer, a scripted fault included, carries GitHub's rate-limit headers."""
+        answer = super().handle(request)
         with self._lock:
             held = next(
                 (key for key in self.delays if key[0] == request.method and request.path.endswith(key[1])), None
             )
             seconds = self.delays.pop(held) if held else 0.0
         if seconds:
-            time.sleep(seconds)
-        answer = super().handle(request)
+            time.sleep(seconds)  # the request took effect; its answer is held back
         with self._lock:
             self._used += 1
             rate = {

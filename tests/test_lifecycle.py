@@ -1,0 +1,480 @@
+"""One session per pull request, end to end: the console script under a runner's environment against both
+stand-ins. Reuse across pushes, replacing a session that ended, the race of runs started together (20 of them,
+and one killed between its claim and its POST), closing (archive or keep), a failed run after a good one, and
+`/recoup` comments. Each test pins the requests a run makes to both APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from recoup_session_action.comment_record import CLAIM, CommentRecord, marker, read_record
+from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
+from recoup_session_action.standins.loopback import Fault
+from recoup_session_action.standins.recoupable import RecoupableStandIn
+from recoup_session_action.sticky import stale_after
+
+from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, GitHubFactory, RunAction
+from .events import BASE, EVENTS, SEARCH_SHA, event
+from .github_requests import CREATE, DELETE, GET_COMMENT, GET_PULL, LIST, PERMISSION, REACT, UPDATE
+from .test_comment import BOT, TAG, TRIGGER_ID, Runner, comments_on, ours, split
+
+OTHER_KEY = "recoup_sk_" + "x" * 43
+ENVELOPE = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def runner(action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
+    github.add_pull(
+        *split(BASE), 12, title="Add search", head_ref="feature/search", head_sha=SEARCH_SHA, head_full_name=BASE
+    )
+    return Runner(action_runner, recoupable, github)
+
+
+def _opened(runner: Runner, **inputs: str) -> ActionRun:
+    return runner.fixture("pull_request", **inputs)
+
+
+def _closed(runner: Runner, *, merged: bool = True, **inputs: str) -> ActionRun:
+    payload = event("pull_request")
+    payload["action"] = "closed"
+    payload["pull_request"]["state"] = "closed"
+    payload["pull_request"]["merged"] = merged
+    return runner("pull_request", payload, EVENTS["pull_request"].runner_env(), **inputs)
+
+
+def _seed_recorded(runner: Runner, session: dict[str, Any], chat_id: str = "chat-1") -> int:
+    """Our comment on #12, recording `session` (as an earlier run left it)."""
+    record = CommentRecord(session_id=session["id"], chat_id=chat_id)
+    body = f"{marker(TAG, record)}\n### Recoupable session\n\n**[Open the session](https://x.invalid)**\n"
+    return runner.github.add_comment(*split(BASE), 12, body, login=BOT, user_type="Bot")
+
+
+def _methods(api: RecoupableStandIn) -> list[str]:
+    return [request.method for request in api.requests]
+
+
+def _the_comment(runner: Runner) -> dict[str, Any]:
+    [comment] = ours(runner.github, BASE, 12)
+    return comment
+
+
+# -- reuse, and what replaces a session that ended ------------------------------------------------------------
+
+
+def test_a_push_reuses_the_session_the_comment_records(runner: Runner) -> None:
+    session = runner.recoupable.add_session(API_KEY, title="Add search (#12)")
+    comment_id = _seed_recorded(runner, session)
+
+    run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert (run.outputs["outcome"], run.outputs["reused"], run.outputs["skipped"]) == ("reused", "true", "false")
+    assert (run.outputs["session-id"], run.outputs["chat-id"]) == (session["id"], "chat-1")
+    assert run.outputs["session-url"] == f"https://chat.recoupable.com/sessions/{session['id']}/chats/chat-1"
+    assert (run.outputs["status"], run.outputs["lifecycle-state"]) == ("running", "provisioning")
+    assert json.loads(run.outputs["response"]) == {"session": session}
+    assert run.outputs["comment-id"] == str(comment_id)
+    assert _methods(runner.recoupable) == ["GET"]  # the budget: 1 GET, 0 POST
+    assert runner.signatures() == [LIST, UPDATE]  # and GitHub 2
+    body = _the_comment(runner)["body"]
+    assert read_record(body, TAG) == CommentRecord(session_id=session["id"], chat_id="chat-1")
+    assert "[view run](https://github.com/octo-org/octo-app/actions/runs/5741279673)" in body
+    assert "replaces" not in body
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"status": "archived", "lifecycleState": "archived"}, "its status is archived"),
+        ({"status": "completed"}, "its status is completed"),
+        ({"status": "failed"}, "its status is failed"),
+        ({"lifecycleState": "failed"}, "its lifecycle state is failed"),
+    ],
+    ids=["archived", "completed", "failed", "lifecycle-failed"],
+)
+def test_a_session_that_ended_is_replaced_and_the_comment_says_so(
+    runner: Runner, change: dict[str, str], why: str
+) -> None:
+    session = runner.recoupable.add_session(API_KEY, **change)
+    _seed_recorded(runner, session)
+
+    run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert (run.outputs["outcome"], run.outputs["reused"]) == ("created", "false")
+    assert run.outputs["session-id"] != session["id"]
+    assert _methods(runner.recoupable) == ["GET", "POST"]
+    assert runner.signatures() == [LIST, UPDATE]
+    body = _the_comment(runner)["body"]
+    assert f"it replaces session {session['id']}: {why}" in body.replace("\\", "")
+    assert read_record(body, TAG) == CommentRecord(session_id=run.outputs["session-id"], chat_id=run.outputs["chat-id"])
+    assert f"It replaces session {session['id']}" in run.summary.replace("\\", "")
+
+
+@pytest.mark.parametrize(
+    ("owner", "said"), [(None, "no longer exists"), (OTHER_KEY, "belongs to another account")], ids=["404", "403"]
+)
+def test_a_session_gone_or_of_another_account_is_replaced(runner: Runner, owner: str | None, said: str) -> None:
+    runner.recoupable.api_keys = (API_KEY, OTHER_KEY)
+    session = runner.recoupable.add_session(OTHER_KEY) if owner else {"id": "gone-session"}
+    _seed_recorded(runner, session)
+
+    run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    assert _methods(runner.recoupable) == ["GET", "POST"]
+    body = _the_comment(runner)["body"].replace("\\", "")
+    assert f"it replaces session {session['id']}, which {said}" in body
+    expected = "Session not found" if owner is None else "Forbidden"
+    assert expected in body
+
+
+def test_a_get_that_keeps_failing_is_retried_then_a_new_session_is_made_with_a_warning(runner: Runner) -> None:
+    session = runner.recoupable.add_session(API_KEY)
+    _seed_recorded(runner, session)
+    runner.recoupable.faults.extend([Fault(503, b"busy", ENVELOPE)] * 3)
+
+    run = _opened(runner, **{"max-retries": "2"})
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    assert _methods(runner.recoupable) == ["GET", "GET", "GET", "POST"]  # a GET is safe to repeat
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert f"Could not check session {session['id']}" in warning
+    assert "creating a new session" in warning
+
+
+def test_a_get_that_fails_once_is_retried_and_the_session_reused(runner: Runner) -> None:
+    session = runner.recoupable.add_session(API_KEY)
+    _seed_recorded(runner, session)
+    runner.recoupable.faults.append(Fault(behaviour="drop"))
+
+    run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "reused"
+    assert _methods(runner.recoupable) == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("inputs", [{"comment": "off"}, {"github-token": ""}], ids=["comment-off", "no-token"])
+def test_without_a_comment_to_read_reuse_behaves_as_new(runner: Runner, inputs: dict[str, str]) -> None:
+    session = runner.recoupable.add_session(API_KEY)
+    _seed_recorded(runner, session)
+
+    run = runner.fixture("pull_request", token=inputs.pop("github-token", GITHUB_TOKEN), **inputs)
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    assert _methods(runner.recoupable) == ["POST"]
+    assert runner.github.requests == []
+
+
+# -- the race -------------------------------------------------------------------------------------------------
+
+
+def test_twenty_runs_started_together_make_one_session_and_one_comment(runner: Runner) -> None:
+    with ThreadPoolExecutor(20) as pool:
+        runs = list(pool.map(lambda _: _opened(runner), range(20)))
+
+    assert [run.returncode for run in runs] == [0] * 20, [run.log for run in runs if run.returncode]
+    assert len(runner.recoupable.posts) == 1
+    assert len({run.outputs["session-id"] for run in runs}) == 1
+    assert len({run.outputs["chat-id"] for run in runs}) == 1
+    assert sorted(run.outputs["outcome"] for run in runs) == ["created"] + ["reused"] * 19
+    [comment] = comments_on(runner.github, BASE, 12)
+    assert {run.outputs["comment-id"] for run in runs} == {str(comment["id"])}
+    assert {run.outputs["comment-url"] for run in runs} == {comment["html_url"]}
+    assert read_record(comment["body"], TAG) == CommentRecord(
+        session_id=runs[0].outputs["session-id"], chat_id=runs[0].outputs["chat-id"]
+    )
+    assert _methods(runner.recoupable).count("GET") == 19
+    print(f"\n20 runs: {len(runner.github.requests)} GitHub requests, {_methods(runner.recoupable)}")
+
+
+def test_a_winner_killed_between_claim_and_post_is_taken_over_once_stale(
+    action_runner: RunAction, runner: Runner
+) -> None:
+    # The first run claims; GitHub holds back the answer to the claim, and the run is killed while it waits.
+    runner.github.delays[("POST", "/issues/12/comments")] = 15.0
+    with pytest.raises(subprocess.TimeoutExpired):
+        action_runner(
+            event_name="pull_request",
+            event=event("pull_request"),
+            inputs={"api-key": API_KEY, "api-url": runner.recoupable.url, "github-token": GITHUB_TOKEN},
+            env={"GITHUB_API_URL": runner.github.api_url, **EVENTS["pull_request"].runner_env()},
+            timeout=6,
+        )
+    [claim] = ours(runner.github, BASE, 12)
+    assert read_record(claim["body"], TAG) == CLAIM
+    assert runner.recoupable.requests == []
+    # Later, on GitHub's clock, the claim is older than its winner's budget (the runners' clocks play no part).
+    runner.github.clock_offset = stale_after(30) + 5
+    seen = len(runner.github.requests)
+
+    with ThreadPoolExecutor(5) as pool:
+        runs = list(pool.map(lambda _: _opened(runner), range(5)))
+
+    assert [run.returncode for run in runs] == [0] * 5, [run.log for run in runs if run.returncode]
+    assert len(runner.recoupable.posts) == 1
+    assert len({run.outputs["session-id"] for run in runs}) == 1
+    [comment] = comments_on(runner.github, BASE, 12)
+    assert comment["id"] != claim["id"]
+    assert {run.outputs["comment-id"] for run in runs} == {str(comment["id"])}
+    assert any("taking over" in run.stdout for run in runs)
+    print(f"\ntakeover by 5 runs: {len(runner.github.requests) - seen} GitHub requests")
+
+
+def test_a_stale_claim_alone_costs_a_delete_and_a_fresh_claim(runner: Runner) -> None:
+    claim = runner.github.add_comment(*split(BASE), 12, f"{marker(TAG, CLAIM)}\nStarting", login=BOT, user_type="Bot")
+    runner.github.clock_offset = stale_after(30) + 1
+
+    run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    assert runner.signatures() == [LIST, DELETE, CREATE, LIST, UPDATE]
+    assert _the_comment(runner)["id"] != claim
+
+
+def test_a_fresh_claim_of_another_run_is_awaited_and_its_session_reused(runner: Runner) -> None:
+    """The other run is slow but alive: its claim is not taken over; this run waits, then reuses its session."""
+    claim = runner.github.add_comment(*split(BASE), 12, f"{marker(TAG, CLAIM)}\nStarting", login=BOT, user_type="Bot")
+    session = runner.recoupable.add_session(API_KEY)
+    recorded = f"{marker(TAG, CommentRecord(session_id=session['id'], chat_id='c-2'))}\n### Recoupable session\n"
+
+    def record_later() -> None:
+        time.sleep(2.5)
+        runner.github.set_comment(claim, recorded)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(record_later)
+        run = _opened(runner)
+
+    assert run.returncode == 0, run.log
+    assert (run.outputs["outcome"], run.outputs["session-id"]) == ("reused", session["id"])
+    assert run.outputs["comment-id"] == str(claim)
+    signatures = runner.signatures()  # no claim of its own: it polls the other run's claim
+    assert signatures[0] == LIST
+    assert set(signatures[1:-1]) == {GET_COMMENT}
+    assert signatures[-1] == UPDATE
+    assert _methods(runner.recoupable) == ["GET"]
+
+
+# -- a failed run after a good one ----------------------------------------------------------------------------
+
+
+def test_a_failed_run_keeps_the_link_and_says_above_it_that_it_failed(runner: Runner) -> None:
+    first = _opened(runner)
+    before = _the_comment(runner)["body"]
+    runner.recoupable.sessions[first.outputs["session-id"]]["status"] = "completed"
+    runner.recoupable.faults.append(Fault(400, {"status": "error", "error": f"bad key {API_KEY}"}))
+    runner.recoupable.faults.insert(0, Fault(404, {"status": "error", "error": "Session not found"}))
+
+    run = _opened(runner)
+
+    assert run.returncode == 1
+    assert run.outputs["outcome"] == "failed"
+    comment = _the_comment(runner)
+    body = comment["body"]
+    assert run.outputs["comment-id"] == str(comment["id"])
+    note, _, rest = body.partition("\n")[2].partition("\n\n")
+    assert note.startswith("> [!WARNING]\n> The latest run failed: Could not create the session")
+    assert "[view run](https://github.com/octo-org/octo-app/actions/runs/5741279673)" in note
+    assert API_KEY not in body
+    assert rest == before.partition("\n")[2]  # the link and the rest as they were
+    assert read_record(body, TAG) == read_record(before, TAG)
+    # The next good run takes the note away.
+    reused = _opened(runner)
+    assert reused.outputs["outcome"] == "created"
+    assert "The latest run failed" not in _the_comment(runner)["body"]
+
+
+def test_a_failed_first_run_leaves_its_claim_saying_so_and_the_next_run_takes_over(runner: Runner) -> None:
+    runner.recoupable.faults.append(Fault(401, {"status": "error", "message": "Unauthorized"}))
+
+    failed = _opened(runner)
+
+    assert failed.returncode == 1
+    claim = _the_comment(runner)
+    assert read_record(claim["body"], TAG) == CommentRecord(failed=True)
+    assert "No session was created" in claim["body"]
+    assert failed.outputs["comment-id"] == str(claim["id"])
+    seen = len(runner.github.requests)
+
+    good = _opened(runner)
+
+    assert good.outputs["outcome"] == "created"
+    assert runner.signatures(seen) == [LIST, DELETE, CREATE, LIST, UPDATE]
+
+
+# -- closing --------------------------------------------------------------------------------------------------
+
+
+def test_closing_archives_the_recorded_session(runner: Runner) -> None:
+    opened = _opened(runner)
+    seen = len(runner.github.requests)
+
+    closed = _closed(runner)
+
+    assert closed.returncode == 0, closed.log
+    assert (closed.outputs["outcome"], closed.outputs["session-id"]) == ("archived", opened.outputs["session-id"])
+    [patch] = [request for request in runner.recoupable.requests if request.method == "PATCH"]
+    assert patch.path == f"/api/sessions/{opened.outputs['session-id']}"
+    assert patch.json() == {"status": "archived"}
+    assert json.loads(closed.outputs["response"])["session"]["status"] == "archived"  # the PATCH's body
+    assert _methods(runner.recoupable) == ["POST", "PATCH"]
+    assert runner.signatures(seen) == [LIST, UPDATE]
+    body = _the_comment(runner)["body"]
+    assert "The pull request was closed: the session was archived." in body
+    assert f"[Open the session]({opened.outputs['session-url']})" in body
+    assert read_record(body, TAG) == CommentRecord(
+        session_id=opened.outputs["session-id"], chat_id=opened.outputs["chat-id"], archived=True
+    )
+    assert "### Recoupable session archived" in closed.summary
+    # Reopened: the archived session is not reused (no GET), a new one replaces it.
+    reopened = _opened(runner)
+    assert reopened.outputs["outcome"] == "created"
+    assert _methods(runner.recoupable) == ["POST", "PATCH", "POST"]
+    assert "archived when the pull request closed" in _the_comment(runner)["body"]
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_a_server_without_patch_gets_a_notice_and_exit_0(runner: Runner, status: int) -> None:
+    opened = _opened(runner)
+    runner.recoupable.faults.append(Fault(status, {"status": "error", "error": "Method Not Allowed"}))
+
+    closed = _closed(runner)
+
+    assert closed.returncode == 0, closed.log
+    assert closed.outputs["outcome"] == "skipped"
+    [notice] = [line for line in closed.stdout.splitlines() if line.startswith("::notice")]
+    assert f"the server did not archive session {opened.outputs['session-id']}" in notice
+    assert f"answered {status} to PATCH" in notice
+    assert _methods(runner.recoupable) == ["POST", "PATCH"]  # never retried
+
+
+def test_closing_without_a_recorded_session_skips_with_a_notice(runner: Runner) -> None:
+    closed = _closed(runner)
+
+    assert closed.returncode == 0, closed.log
+    assert closed.outputs["outcome"] == "skipped"
+    assert "records no session: nothing to archive" in closed.stdout
+    assert runner.recoupable.requests == []
+    assert runner.signatures() == [LIST]
+
+
+def test_closing_with_on_close_keep_notes_it_and_asks_nothing_of_recoupable(runner: Runner) -> None:
+    opened = _opened(runner)
+
+    closed = _closed(runner, merged=False, **{"on-close": "keep"})
+
+    assert closed.returncode == 0, closed.log
+    assert closed.outputs["outcome"] == "skipped"
+    assert _methods(runner.recoupable) == ["POST"]
+    body = _the_comment(runner)["body"]
+    assert "The pull request was closed; the session is kept (on-close: keep)." in body
+    assert f"[Open the session]({opened.outputs['session-url']})" in body
+
+
+# -- /recoup comments -----------------------------------------------------------------------------------------
+
+
+def _commented(runner: Runner, body: str, association: str = "MEMBER", login: str = "mona", **inputs: str) -> ActionRun:
+    payload = event("issue_comment.pull_request")
+    payload["comment"].update(body=body, author_association=association)
+    payload["comment"]["user"]["login"] = login
+    return runner("issue_comment", payload, EVENTS["issue_comment.pull_request"].runner_env(), **inputs)
+
+
+@pytest.fixture
+def on_comment(runner: Runner) -> Runner:
+    runner.github.add_pull(
+        *split(BASE), 13, title="Fix a typo", head_ref="fix/typo", head_sha="c0" * 20, head_full_name="forker/octo-app"
+    )
+    runner.github.add_comment(*split(BASE), 13, "/recoup", login="mona", comment_id=TRIGGER_ID)
+    return runner
+
+
+def test_a_comment_that_is_not_the_command_skips_without_a_request(on_comment: Runner) -> None:
+    run = _commented(on_comment, "looks good to me /recoup")
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "skipped"
+    assert "does not start with /recoup" in run.stdout
+    assert on_comment.recoupable.requests == []
+    assert on_comment.github.requests == []
+
+
+def test_an_empty_command_lets_every_comment_through(on_comment: Runner) -> None:
+    run = _commented(on_comment, "looks good to me", command="")
+
+    assert run.outputs["outcome"] == "created", run.log
+
+
+def test_recoup_new_forces_a_new_session_titled_by_the_rest_of_the_line(on_comment: Runner) -> None:
+    first = _commented(on_comment, "/recoup")
+    assert first.outputs["outcome"] == "created", first.log
+    assert on_comment.github.reactions == [(TRIGGER_ID, "eyes", BOT), (TRIGGER_ID, "rocket", BOT)]
+    again = _commented(on_comment, "/recoup")
+    assert again.outputs["outcome"] == "reused"
+
+    forced = _commented(on_comment, "/recoup new  Try the new parser\nmore text below")
+
+    assert forced.outputs["outcome"] == "created"
+    assert forced.outputs["session-id"] != first.outputs["session-id"]
+    assert on_comment.recoupable.posts[-1].json()["title"] == "Try the new parser"
+    assert read_record(_the_comment_on(on_comment, 13)["body"], TAG).session_id == forced.outputs["session-id"]  # type: ignore[union-attr]
+    titled = _commented(on_comment, "/recoup new Other", title="From the input")
+    assert on_comment.recoupable.posts[-1].json()["title"] == "From the input"
+    assert titled.outputs["outcome"] == "created"
+
+
+def _the_comment_on(runner: Runner, number: int) -> dict[str, Any]:
+    [comment] = ours(runner.github, BASE, number)
+    return comment
+
+
+def test_a_contributor_with_write_permission_is_allowed(on_comment: Runner) -> None:
+    on_comment.github.permissions["org-member"] = "maintain"
+
+    run = _commented(on_comment, "/recoup", association="CONTRIBUTOR", login="org-member")
+
+    assert run.outputs["outcome"] == "created", run.log
+    signatures = on_comment.signatures()
+    assert signatures[:3] == [PERMISSION, GET_PULL, REACT]
+    assert on_comment.github.requests[0].path.endswith("/collaborators/org-member/permission")
+
+
+def test_a_failed_session_reacts_confused(on_comment: Runner) -> None:
+    on_comment.recoupable.faults.append(Fault(400, {"status": "error", "error": "Invalid repository owner"}))
+
+    run = _commented(on_comment, "/recoup")
+
+    assert run.returncode == 1
+    assert on_comment.github.reactions == [(TRIGGER_ID, "eyes", BOT), (TRIGGER_ID, "confused", BOT)]
+
+
+def test_a_token_that_may_not_react_warns_and_never_fails(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
+) -> None:
+    github = github_standin({GITHUB_TOKEN: TokenIdentity(BOT, "Bot", can_react=False)})
+    runner = Runner(action_runner, recoupable, github)
+    github.add_pull(*split(BASE), 13, title="Fix", head_ref="fix/typo", head_sha="c0" * 20, head_full_name=BASE)
+    github.add_comment(*split(BASE), 13, "/recoup", login="mona", comment_id=TRIGGER_ID)
+
+    run = _commented(runner, "/recoup")
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 2
+    assert all("Could not react" in line and "403" in line for line in warnings)
+    assert github.reactions == []
