@@ -7,7 +7,16 @@ runner matters; in process through the declared seams where only logic is tested
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import socket
 import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +30,7 @@ from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
 from recoup_session_action.inputs import parse_settings
 from recoup_session_action.outcome import Outcome, State, session_url
 from recoup_session_action.recoupable_models import CreateSessionResponse
+from recoup_session_action.runner import RunnerReporter, parse_output_file
 from recoup_session_action.standins.github import GitHubStandIn
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
@@ -295,3 +305,308 @@ def test_placeholders_stay_injection_proof() -> None:
     assert "](" not in text
     assert "@&#8203;team" in text
     assert "\\`y\\` \\*z\\*" in text
+
+
+# -- one deadline that holds -------------------------------------------------------------------------------------
+
+
+class Dribbler:
+    """A loopback server that reads a request, then sends `head` at once and `dribble` one byte every `pause`
+    seconds, on every connection: a server (or a middlebox) slow enough never to trip a per-read timeout."""
+
+    def __init__(self, head: bytes, dribble: bytes, pause: float = 0.2) -> None:
+        self.head, self.dribble, self.pause = head, dribble, pause
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(self.head)
+                for byte in self.dribble:
+                    if self._stop.wait(self.pause):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return
+
+
+@pytest.fixture
+def dribbler_factory() -> Iterator[Callable[..., Dribbler]]:
+    started: list[Dribbler] = []
+
+    def start(head: bytes, dribble: bytes, pause: float = 0.2) -> Dribbler:
+        started.append(Dribbler(head, dribble, pause))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+ENDLESS_HEADERS = b"X-Slow: " + b"a" * 10_000
+
+
+def test_headers_dribbled_byte_by_byte_end_at_timeout_seconds(
+    action_runner: RunAction, dribbler_factory: Callable[..., Dribbler]
+) -> None:
+    server = dribbler_factory(b"HTTP/1.1 200 OK\r\n", ENDLESS_HEADERS)
+    started = time.monotonic()
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=inputs(server.url, **{"timeout-seconds": "2"}),
+        timeout=20,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 4, elapsed
+    check_run(run)
+    assert run.returncode == 1
+    assert f"no answer from {server.url} within timeout-seconds: 2 after the request was sent; " in error_line(run)
+    assert "a session may exist" in run.outputs["error"]
+    assert "> [!CAUTION]" in run.summary
+    assert server.connections == 1
+
+
+def test_a_body_dribbled_byte_by_byte_ends_at_timeout_seconds_not_twice_that(
+    action_runner: RunAction, dribbler_factory: Callable[..., Dribbler]
+) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n"
+    # A byte just before each read would time out: every read succeeds, and the body never ends.
+    server = dribbler_factory(head, b'{"session":' + b" " * 9_000, pause=1.9)
+    started = time.monotonic()
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=inputs(server.url, **{"timeout-seconds": "2"}),
+        timeout=20,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.0, elapsed
+    check_run(run)
+    assert "the API answered 200 but its body did not arrive within timeout-seconds: 2; the outcome is unknown" in (
+        error_line(run)
+    )
+
+
+def test_the_comment_step_has_one_budget_and_a_github_timeout_says_so(
+    action_runner: RunAction, recoupable: RecoupableStandIn, dribbler_factory: Callable[..., Dribbler]
+) -> None:
+    github = dribbler_factory(b"HTTP/1.1 200 OK\r\n", ENDLESS_HEADERS)
+    started = time.monotonic()
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs={**inputs(recoupable.url, **{"timeout-seconds": "2"}), "comment": "update", "github-token": "t0k"},
+        env={"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "acme/app"},
+        timeout=30,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, elapsed
+    assert run.returncode == 0, run.log
+    assert run.outputs["outcome"] == "created"
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert "the pull-request comment failed: timed out: GitHub did not finish within timeout-seconds: 2" in warning
+    assert "could not reach" not in warning
+
+
+# -- answers bounded in memory and time ----------------------------------------------------------------------------
+
+CREATED_BODY = b'{"session":{"id":"s-1","status":"running"},"chat":{"id":"c-1"}}'
+
+
+def test_stacked_encodings_are_decoded(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+    body = gzip.compress(zlib.compress(CREATED_BODY))
+    recoupable.faults.append(Fault(200, body, headers={"Content-Encoding": "deflate, gzip"}))
+    run = run_pr(action_runner, recoupable.url)
+    check_run(run)
+    assert run.returncode == 0, run.log
+    assert run.outputs["session-id"] == "s-1"
+    assert recoupable.posts[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "problem"),
+    [
+        (b"not gzip at all", "gzip", "the body is not valid gzip"),
+        (gzip.compress(CREATED_BODY)[:-12], "gzip", "the gzip body is cut short"),
+        (CREATED_BODY, "br", "Content-Encoding br is not one of gzip, deflate"),
+        (CREATED_BODY, "gzip, gzip, gzip, gzip", "4 stacked encodings (at most 3 are decoded)"),
+    ],
+    ids=["not-gzip", "cut-short", "unasked", "too-many"],
+)
+def test_a_200_whose_encoding_cannot_be_decoded_probably_created_a_session(
+    action_runner: RunAction, recoupable: RecoupableStandIn, body: bytes, encoding: str, problem: str
+) -> None:
+    recoupable.faults.append(Fault(200, body, headers={"Content-Encoding": encoding}))
+    run = run_pr(action_runner, recoupable.url)
+    check_run(run)
+    assert run.returncode == 1
+    assert f"the API answered 200 but its body could not be decoded ({problem}" in error_line(run)
+    assert "a session was probably created but cannot be identified" in error_line(run)
+    assert "Unexpected" not in run.stdout
+    assert "> [!CAUTION]" in run.summary
+    assert len(recoupable.posts) == 1
+
+
+BOMB_PROBE = """
+import gzip, json, resource, sys, zlib
+import httpx
+from recoup_session_action.errors import ApiFailure
+from recoup_session_action.recoupable_client import RecoupableClient
+from recoup_session_action.recoupable_models import CreateSessionRequest
+
+# Protect the machine where the answer is decoded without a cap: fail with MemoryError instead.
+resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+zeros = bytes(1024 * 1024)
+inner = b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush()
+bomb = gzip.compress(gzip.compress(inner))
+answers = {
+    "normal": (gzip.compress(sys.argv[1].encode()), "gzip"),
+    "bomb": (bomb, "gzip, gzip, gzip"),
+}
+
+class Raw(httpx.SyncByteStream):
+    def __init__(self, body):
+        self.body = body
+
+    def __iter__(self):
+        yield self.body
+
+
+def answer(body, encoding):
+    return lambda request: httpx.Response(200, stream=Raw(body), headers={"Content-Encoding": encoding})
+
+
+def peak_after(name):
+    transport = httpx.MockTransport(answer(*answers[name]))
+    with RecoupableClient(
+        "https://api.example", "k", timeout_seconds=20, max_retries=0, on_retry=print, transport=transport
+    ) as client:
+        try:
+            client.create_session(CreateSessionRequest())
+            outcome = "created"
+        except ApiFailure as failure:
+            outcome = str(failure)
+        except MemoryError:
+            outcome = "MemoryError"
+    return outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+normal, normal_peak = peak_after("normal")
+bomb_outcome, bomb_peak = peak_after("bomb")
+print(json.dumps({"bomb_bytes": len(bomb), "normal": normal, "normal_peak_mib": normal_peak,
+                  "bomb": bomb_outcome, "bomb_peak_mib": bomb_peak}))
+"""
+
+
+def test_a_nested_gzip_bomb_is_refused_with_peak_memory_near_normal() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", BOMB_PROBE, CREATED_BODY.decode()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    measured = json.loads(probe.stdout)
+    assert measured["bomb_bytes"] < 5_000  # 256 MiB of zeros, gzipped three times
+    assert measured["normal"] == "created"
+    assert measured["bomb"].startswith("the API answered 200 with a body over 1024 KiB; stopped reading it; a session")
+    assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 16, measured
+
+
+# -- after the session exists, nothing may report it lost -----------------------------------------------------------
+
+
+def _created_session(run: ActionRun) -> tuple[str, str]:
+    [line] = [line for line in run.stdout.splitlines() if line.startswith("Session ") and " created: " in line]
+    session_id, _, url = line.removeprefix("Session ").partition(" created: ")
+    return session_id, url
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("", "GITHUB_OUTPUT is not set"),
+        ("{tmp}", "(Is a directory)"),
+        ("{tmp}/missing/out", "(No such file or directory)"),
+        ("/dev/full", "(No space left on device)"),
+    ],
+    ids=["unset", "directory", "missing-folder", "disk-full"],
+)
+def test_outputs_that_cannot_be_written_still_name_the_created_session(
+    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, where: str, reason: str
+) -> None:
+    path = where.format(tmp=tmp_path)
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=inputs(recoupable.url),
+        env={"GITHUB_OUTPUT": path},
+    )
+    check_run(run)
+    assert run.returncode == 1, run.log
+    session_id, url = _created_session(run)
+    error = error_line(run)
+    assert error.startswith("::error title=Step outputs not written::")
+    assert (reason.replace("(", f"GITHUB_OUTPUT ({path}: ") if path else reason) in error
+    assert f"The session was created: {session_id}, {url}." in error
+    assert "not created" not in run.stdout
+    assert "### Recoupable session created" in run.summary
+    assert len(recoupable.posts) == 1
+
+
+def test_a_summary_that_cannot_be_written_warns_naming_the_file_and_the_session(
+    action_runner: RunAction, recoupable: RecoupableStandIn
+) -> None:
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=inputs(recoupable.url),
+        env={"GITHUB_STEP_SUMMARY": "/dev/full"},
+    )
+    check_run(run)
+    assert run.returncode == 0, run.log
+    session_id, url = _created_session(run)
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert warning.startswith("::warning title=Job summary not written::The job summary could not be written to ")
+    assert f"GITHUB_STEP_SUMMARY (/dev/full: No space left on device). The session was created: {session_id}" in warning
+    assert url in warning
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["session-id"] == session_id
+    assert "not created" not in run.stdout
+
+
+def test_a_later_batch_never_overwrites_outputs_already_set(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    reporter = RunnerReporter(io.StringIO(), str(path), None)
+    reporter.set_outputs({"outcome": "created", "session-id": "s-1"})
+    reporter.set_outputs({"outcome": "failed", "session-id": "", "comment-id": "7"})
+    assert parse_output_file(path.read_text(encoding="utf-8")) == {
+        "outcome": "created",
+        "session-id": "s-1",
+        "comment-id": "7",
+    }
+    assert path.read_text(encoding="utf-8").count("outcome<<") == 1

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Mapping
 
 from .context import RunnerEnv, load_event, resolve_event
+from .deadline import cancel_on_signals
 from .flow import run
 from .inputs import SECRET_INPUTS
 from .runner import RunnerReporter, read_inputs
 
 
 def main(overrides: Mapping[str, str]) -> int:
+    cancel_on_signals()  # as PID 1 in the image, SIGTERM would otherwise do nothing until the runner kills us
     stream = sys.stdout
     raw = read_inputs(os.environ, overrides, stream)
     env = RunnerEnv.from_environ(os.environ)

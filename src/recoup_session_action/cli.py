@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from .checkout import local_facts
 from .console import ConsoleReporter, printable
 from .context import RunnerEnv
+from .deadline import cancel_on_signals
 from .flow import run
 
 
 def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool) -> int:
+    cancel_on_signals()  # Ctrl-C ends the run with what it knows, not a traceback
     raw = {
         "api-key": os.environ.get("RECOUP_API_KEY", ""),
         "github-token": os.environ.get("GITHUB_TOKEN", ""),

@@ -6,7 +6,12 @@
      +-- ApiFailure      the Recoupable API refused, broke or   -> outcome failed, exit 1; `outcome_unknown`
      |                   could not be reached                      adds "a session may exist" everywhere
      +-- GitHubError     a GitHub call failed                   -> before the session: like ContextError;
-          +-- GitHubGone GitHub answered 404                       after it: a warning, the session is kept
+     |    +-- GitHubGone GitHub answered 404                       after it: a warning, the session is kept
+     +-- SinkError       the step outputs or the job summary    -> an annotation naming the file; a created
+                         could not be written                      session is still named, with its link
+    BaseException
+     +-- deadline.DeadlineExceeded  timeout-seconds is up       -> the step that set the deadline says so
+     +-- deadline.Cancelled         SIGTERM or SIGINT           -> outputs and summary say what may exist
 
 Every message is one line, safe to print: no secret, no traceback. Any other exception is a bug: the flow
 still ends it in one line, outputs and a summary, and asks for a report.
@@ -37,3 +42,7 @@ class GitHubError(Exception):
 
 class GitHubGone(GitHubError):
     """GitHub answered 404: the thing asked for does not exist (or the token may not see it)."""
+
+
+class SinkError(Exception):
+    """A report could not be written where the runner reads it; the message names the file and why."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from .commands import Command, parse_command_comment
 from .context import EventFacts, RunnerEnv, Target, apply_inputs
-from .errors import ApiFailure, ContextError, GitHubError, InputError
+from .deadline import Cancelled
+from .errors import ApiFailure, ContextError, GitHubError, InputError, SinkError
 from .github_rules import DEPENDABOT_LOGIN
 from .hints import FORK_RECIPE
 from .inputs import SECRET_INPUTS, CommentMode, OnClose, SessionMode, Settings, parse_settings
@@ -72,17 +73,54 @@ def run(
     seams: Seams = Seams(),
 ) -> int:
     """Create one session as the inputs and the event say; report it. Returns the exit code."""
+    progress = _Progress()
     try:
-        return _run(raw_inputs, env, read_facts, reporter, seams)
+        return _run(raw_inputs, env, read_facts, reporter, seams, progress=progress)
+    except Cancelled as cancelled:  # the client reports a cancellation during a request itself
+        if progress.session is not None:
+            _cancelled_with_a_session(reporter, progress.session, cancelled)
+        else:
+            message = f"Cancelled ({cancelled.signal_name}) before the request was sent; no session was created."
+            _finish(reporter, Outcome(state=State.FAILED, message=message))
+        return cancelled.exit_code
     except Exception as error:  # a bug must still end in one line, outputs and a summary
         first_line = str(error).splitlines()[0] if str(error) else ""
         text = redact(first_line, (raw_inputs.get(name, "").strip() for name in SECRET_INPUTS))
         message = f"Unexpected error ({type(error).__name__}: {text}); please report it with the log."
+        if progress.session is not None:  # never a "failed" report over a session that exists
+            reporter.error(f"{message} {_session_named(progress.session)}", title="Unexpected error")
+            return 1
         return _finish(reporter, Outcome(state=State.FAILED, message=message))
 
 
+@dataclass
+class _Progress:
+    """What the run has done so far, for the handlers of the unexpected: the session it has, once it has one."""
+
+    session: Outcome | None = None
+
+
+def _session_named(outcome: Outcome) -> str:
+    assert outcome.response is not None
+    return f"Session {outcome.response.session.id} was {outcome.state.value}: {outcome.session_url}"
+
+
+def _cancelled_with_a_session(reporter: Reporter, outcome: Outcome, cancelled: Cancelled) -> None:
+    reporter.warning(
+        f"Cancelled ({cancelled.signal_name}) with the session in hand; the pull-request comment may be missing or "
+        f"out of date. {_session_named(outcome)}.",
+        title="Cancelled",
+    )
+
+
 def _run(
-    raw_inputs: Mapping[str, str], env: RunnerEnv, read_facts: FactsReader, reporter: Reporter, seams: Seams
+    raw_inputs: Mapping[str, str],
+    env: RunnerEnv,
+    read_facts: FactsReader,
+    reporter: Reporter,
+    seams: Seams,
+    *,
+    progress: _Progress,
 ) -> int:
     try:
         settings = parse_settings(raw_inputs)
@@ -102,7 +140,7 @@ def _run(
         target = _resolve_target(facts, settings, env, seams)
     except (ContextError, InputError) as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
-    run = _Run(reporter, settings, env, seams, target, facts, command)
+    run = _Run(reporter, settings, env, seams, target, facts, command, progress=progress)
     return run.go()
 
 
@@ -231,19 +269,19 @@ def _create(
     *,
     replaced: str | None = None,
 ) -> Outcome:
-    with _client(reporter, settings, seams) as client:
-        try:
+    calling = False
+    try:
+        with _client(reporter, settings, seams) as client:
+            calling = True
             created = client.create_session(request)
-            if created.attempts > 1:
-                reporter.info(f"The API accepted attempt {created.attempts}.")
-        except ApiFailure as failure:
-            return Outcome(
-                state=State.FAILED,
-                message=f"Could not create the session: {failure}.",
-                target=target,
-                request=request,
-                outcome_unknown=failure.outcome_unknown,
-            )
+    except ApiFailure as failure:
+        return _not_created(target, request, str(failure), unknown=failure.outcome_unknown)
+    except Cancelled as cancelled:  # the client reports a cancellation during the call; this is just before or after
+        when = "as the request finished" if calling else "before the request was sent"
+        what = "the outcome is unknown and a session may exist" if calling else "no session was created"
+        return _not_created(target, request, f"cancelled ({cancelled.signal_name}) {when}; {what}", unknown=calling)
+    if created.attempts > 1:
+        reporter.info(f"The API accepted attempt {created.attempts}.")
     return Outcome(
         state=State.CREATED,
         target=target,
@@ -252,6 +290,16 @@ def _create(
         response_body=created.body,
         session_url=session_url(settings.app_url, created.response),
         replaced=replaced,
+    )
+
+
+def _not_created(target: Target, request: CreateSessionRequest, problem: str, *, unknown: bool) -> Outcome:
+    return Outcome(
+        state=State.FAILED,
+        message=f"Could not create the session: {problem}.",
+        target=target,
+        request=request,
+        outcome_unknown=unknown,
     )
 
 
@@ -271,9 +319,25 @@ def _finish(reporter: Reporter, outcome: Outcome, *, comment_outputs_follow: boo
     with reporter.group("Outputs"):
         for name, value in values.items():
             reporter.info(f"{name}: {value}")
-    reporter.set_outputs(values)
-    reporter.add_summary(summary(outcome))
-    return 1 if outcome.state is State.FAILED else 0
+    written = _write_reports(reporter, outcome, values, summary(outcome))
+    return 1 if outcome.state is State.FAILED or not written else 0
+
+
+def _write_reports(reporter: Reporter, outcome: Outcome, values: Mapping[str, str], markdown: str) -> bool:
+    """Set the outputs and add to the summary; where either cannot be written, an annotation says which file
+    failed and names the session, if the run has one. Returns whether the outputs were written."""
+    session = f" {_session_named(outcome)}." if outcome.has_session and outcome.response is not None else ""
+    written = True
+    try:
+        reporter.set_outputs(values)
+    except SinkError as error:
+        reporter.error(f"{error}.{session}", title="Step outputs not written")
+        written = False
+    try:
+        reporter.add_summary(markdown)
+    except SinkError as error:
+        reporter.warning(f"{error}.{session}", title="Job summary not written")
+    return written
 
 
 WRITE_PERMISSIONS = frozenset({"write", "maintain", "admin"})
@@ -291,6 +355,7 @@ class _Run:
     facts: EventFacts
     command: Command | None
     _github: GitHubApi | None = None
+    progress: _Progress = field(default_factory=_Progress)
 
     def go(self) -> int:
         if self.command is not None and self.command.title and self.settings.title is None:
@@ -530,6 +595,7 @@ class _Run:
             result = place or self._note_failure(outcome, number, known, record)
             self._react("confused")
             return _finish(self.reporter, outcome.model_copy(update={"comment": result}))
+        self.progress.session = outcome
         exit_code = _finish(self.reporter, outcome, comment_outputs_follow=True)
         result = place if place is not None else self._write_session(outcome, number, known, won=won)
         if result.url is None:
@@ -582,9 +648,8 @@ class _Run:
     def _comment_outputs(self, outcome: Outcome, result: CommentResult) -> int:
         done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
         values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
-        self.reporter.set_outputs(values)
-        self.reporter.add_summary(comment_summary(done))
-        return result.failed_exit
+        written = _write_reports(self.reporter, done, values, comment_summary(done))
+        return result.failed_exit if written else 1
 
 
 def _key_missing(target: Target, request: CreateSessionRequest | None) -> Outcome:

@@ -12,11 +12,13 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry
 from pydantic import ValidationError
 
 from . import USER_AGENT
 from .context import EventFacts, PullRequestPayload, facts_from_pull_request
+from .deadline import Budget, DeadlineExceeded
 from .errors import GitHubError, GitHubGone
 from .github_api import GitHubAccess, IssueComment
 from .hints import GITHUB_AUTH_FIX, GITHUB_PERMISSION_FIX
@@ -48,6 +50,7 @@ class GitHubRepo:
         )
         self._api_url = access.api_url
         self._secrets = tuple(secret for secret in (access.token, *access.secrets) if secret)
+        self._budget = Budget(access.timeout_seconds)
         self._github = Github(
             auth=Auth.Token(access.token),
             base_url=access.api_url,
@@ -143,14 +146,26 @@ class GitHubRepo:
         return self._call(lambda: requester.requestJsonAndCheck(method, url, input=body))
 
     def _call(self, operation: Callable[[], T]) -> T:
+        """One call (with PyGithub's retries), within what is left of this step's budget for GitHub."""
         try:
-            return operation()
+            with self._budget.spend():
+                return operation()
+        except DeadlineExceeded:
+            raise GitHubError(self._timed_out()) from None
         except GithubException as error:
             kind = GitHubGone if error.status == 404 else GitHubError
             raise kind(self._redact(_describe(error))) from None
-        except OSError as error:  # requests' errors (connection refused, timeout, TLS) are OSErrors
+        except requests.Timeout:
+            raise GitHubError(self._timed_out()) from None
+        except OSError as error:  # requests' other errors (connection refused, TLS) are OSErrors
             reason = type(error).__name__
             raise GitHubError(self._redact(f"could not reach GitHub at {self._api_url} ({reason})")) from None
+
+    def _timed_out(self) -> str:
+        return (
+            f"timed out: GitHub at {self._api_url} did not finish within timeout-seconds: {self._budget.seconds:g} "
+            "(one budget for all of this step's GitHub calls)"
+        )
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)

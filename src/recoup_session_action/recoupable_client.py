@@ -21,6 +21,8 @@ import httpx
 from pydantic import ValidationError
 
 from . import USER_AGENT
+from .content_encoding import ACCEPTED, TooLarge, Undecodable, decode
+from .deadline import Cancelled, Deadline, DeadlineExceeded
 from .errors import ApiFailure
 from .hints import API_STATUS_FIX_OTHERWISE, API_STATUS_FIXES
 from .recoupable_models import CreateSessionRequest, CreateSessionResponse, ErrorBody, GetSessionResponse
@@ -103,6 +105,7 @@ class RecoupableClient:
         max_retries: int,
         on_retry: RetryLog,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | None = None,
     ) -> None:
         self._url = f"{api_url}/api/sessions"
         self._origin = _origin(api_url)
@@ -113,10 +116,13 @@ class RecoupableClient:
         self._http = httpx.Client(
             follow_redirects=False,
             trust_env=True,
-            verify=_verification(api_url),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            verify=verify or _verification(api_url),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPTED},
             transport=transport,
         )
+        # How far the current request got: whether its bytes may have reached the server, and its status.
+        self._sent = False
+        self._status: int | None = None
 
     def __enter__(self) -> RecoupableClient:
         return self
@@ -125,16 +131,45 @@ class RecoupableClient:
         self._http.close()
 
     def create_session(self, request: CreateSessionRequest) -> Created:
-        deadline = time.monotonic() + self._timeout_seconds
+        """One deadline (timeout-seconds) for every attempt, wait and phase; a cancellation ends it at once."""
+        deadline = Deadline.after(self._timeout_seconds)
         content = json.dumps(request.body(), separators=(",", ":")).encode()
+        try:
+            with deadline.enforced():
+                return self._create_attempts(content, deadline.ends_at)
+        except DeadlineExceeded:
+            raise self._stopped(f"within timeout-seconds: {self._timeout_seconds:g}") from None
+        except Cancelled as cancelled:
+            raise self._stopped(f"before it was cancelled ({cancelled.signal_name})") from None
+
+    def _create_attempts(self, content: bytes, deadline: float) -> Created:
         for attempt in range(1, self._max_retries + 2):
+            self._sent, self._status = False, None
             try:
                 return self._attempt(content, deadline, attempt)
             except _Retry as retry:
+                self._sent, self._status = False, None
                 wait = self._wait_before_retry(retry, attempt, deadline)
                 self._on_retry(attempt, retry.reason, wait)
                 time.sleep(wait)
         raise AssertionError("unreachable: the last attempt raises instead of retrying")
+
+    def _stopped(self, when: str) -> ApiFailure:
+        """The failure of a POST stopped from outside, saying what the server may have done by then."""
+        if self._status is not None:
+            unknown = _may_have_created(self._status)
+            return ApiFailure(
+                f"the API answered {self._status} but its body did not arrive {when}"
+                + ("; the outcome is unknown and a session may exist" if unknown else ""),
+                outcome_unknown=unknown,
+            )
+        if self._sent:
+            return ApiFailure(
+                f"no answer from {self._origin} {when} after the request was sent; "
+                "the outcome is unknown and a session may exist",
+                outcome_unknown=True,
+            )
+        return ApiFailure(f"the request did not reach {self._origin} {when}; no session was created")
 
     def get_session(self, session_id: str) -> Fetched:
         """`GET /api/sessions/{id}`; safe to repeat, so every failure but a clear answer is retried."""
@@ -146,7 +181,19 @@ class RecoupableClient:
         return self._idempotent("PATCH", session_id, b'{"status":"archived"}', _NO_PATCH)
 
     def _idempotent(self, method: str, session_id: str, content: bytes | None, final: frozenset[int]) -> Fetched:
-        deadline = time.monotonic() + self._timeout_seconds
+        """Attempts within one enforced deadline (timeout-seconds), like a POST's."""
+        deadline = Deadline.after(self._timeout_seconds)
+        try:
+            with deadline.enforced():
+                return self._idempotent_attempts(method, session_id, content, final, deadline.ends_at)
+        except DeadlineExceeded:
+            raise ApiFailure(
+                f"no complete answer to {method} from {self._origin} within timeout-seconds: {self._timeout_seconds:g}"
+            ) from None
+
+    def _idempotent_attempts(
+        self, method: str, session_id: str, content: bytes | None, final: frozenset[int], deadline: float
+    ) -> Fetched:
         url = f"{self._url}/{quote(session_id, safe='')}"
         for attempt in range(1, self._max_retries + 2):
             try:
@@ -216,32 +263,40 @@ class RecoupableClient:
     ) -> tuple[int, httpx.Headers, bytes]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ApiFailure(f"timed out after timeout-seconds: {self._timeout_seconds:g}")
+            raise DeadlineExceeded
         headers = {"x-api-key": self._api_key}
         if content is not None:
             headers["Content-Type"] = "application/json"
         try:
             with self._http.stream(
-                method, url, content=content, headers=headers, timeout=httpx.Timeout(remaining)
+                method,
+                url,
+                content=content,
+                headers=headers,
+                timeout=httpx.Timeout(remaining),
+                extensions={"trace": self._trace},
             ) as response:
-                body = _read_bounded(response, deadline, self._timeout_seconds)
+                self._sent, self._status = True, response.status_code
+                body = _read_bounded(response, deadline)
                 return response.status_code, response.headers, self._redact_bytes(body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as error:
             raise _Retry(f"could not connect to {self._origin} ({_describe(error)})") from None
         except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as error:
             raise ApiFailure(f"could not send the request to {self._origin} ({_describe(error)})") from None
-        except httpx.TimeoutException:
-            raise ApiFailure(
-                f"no answer from {self._origin} within timeout-seconds: {self._timeout_seconds:g} after the request "
-                "was sent; the outcome is unknown and a session may exist",
-                outcome_unknown=True,
-            ) from None
+        except httpx.TimeoutException:  # each phase may take all that is left: the deadline has come
+            raise DeadlineExceeded from None
         except httpx.TransportError as error:
             raise ApiFailure(
                 f"the connection to {self._origin} broke before the answer was complete ({_describe(error)}); "
                 "the outcome is unknown and a session may exist",
                 outcome_unknown=True,
             ) from None
+
+    def _trace(self, event: str, info: object) -> None:
+        """httpcore's progress report: from the first byte of the request on, the server may act on it."""
+        del info
+        if event.endswith("send_request_headers.started"):
+            self._sent = True
 
     def _same_origin_location(self, url: str, location: str) -> str:
         target = urljoin(url, location)
@@ -298,32 +353,46 @@ class RecoupableClient:
         return one_line(self.redact(text), MAX_SERVER_TEXT)
 
 
-def _read_bounded(response: httpx.Response, deadline: float, timeout_seconds: float) -> bytes:
-    """At most MAX_BODY_BYTES, within the deadline (a server trickling bytes cannot hold the run)."""
+def _read_bounded(response: httpx.Response, deadline: float) -> bytes:
+    """The body as sent, at most MAX_BODY_BYTES, then decoded to at most MAX_BODY_BYTES; within the deadline even
+    where the deadline cannot be enforced (outside the main thread), if more slowly."""
+    if response.is_stream_consumed:  # a test double's answer, made from content already decoded
+        if len(response.content) > MAX_BODY_BYTES:
+            raise _too_large(response.status_code)
+        return response.content
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    for chunk in response.iter_raw():
         if time.monotonic() > deadline:
-            unknown = _may_have_created(response.status_code)
-            raise ApiFailure(
-                f"the API answered {response.status_code} but its body did not arrive within timeout-seconds: "
-                f"{timeout_seconds:g}" + ("; the outcome is unknown and a session may exist" if unknown else ""),
-                outcome_unknown=unknown,
-            )
+            raise DeadlineExceeded
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            consequence = ""
-            if response.is_success:
-                consequence = "; a session was probably created but cannot be identified"
-            elif _may_have_created(response.status_code):
-                consequence = "; the outcome is unknown and a session may exist"
-            raise ApiFailure(
-                f"the API answered {response.status_code} with a body over {MAX_BODY_BYTES // 1024} KiB; "
-                f"stopped reading it{consequence}",
-                outcome_unknown=_may_have_created(response.status_code),
-            )
+            raise _too_large(response.status_code)
         chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return decode(b"".join(chunks), response.headers.get("content-encoding", ""), MAX_BODY_BYTES)
+    except TooLarge:
+        raise _too_large(response.status_code) from None
+    except Undecodable as error:
+        if response.is_success:
+            raise ApiFailure(
+                f"the API answered {response.status_code} but its body could not be decoded ({error}); a session was "
+                "probably created but cannot be identified",
+                outcome_unknown=True,
+            ) from None
+        return b""  # an error whose body cannot be read is judged by its status alone
+
+
+def _too_large(status: int) -> ApiFailure:
+    consequence = ""
+    if 200 <= status < 300:
+        consequence = "; a session was probably created but cannot be identified"
+    elif _may_have_created(status):
+        consequence = "; the outcome is unknown and a session may exist"
+    return ApiFailure(
+        f"the API answered {status} with a body over {MAX_BODY_BYTES // 1024} KiB; stopped reading it{consequence}",
+        outcome_unknown=_may_have_created(status),
+    )
 
 
 def _may_have_created(status: int) -> bool:

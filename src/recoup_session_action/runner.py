@@ -18,6 +18,7 @@ from typing import TextIO
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
+from .errors import SinkError
 from .inputs import INPUT_SPECS, SECRET_INPUTS
 from .text import redact
 
@@ -88,6 +89,8 @@ class RunnerReporter:
         self._output_path = output_path
         self._summary_path = summary_path
         self._secrets = tuple(line for secret in secrets for line in _secret_lines(secret))
+        self._outputs_set: set[str] = set()
+        self._failed: set[str] = set()  # files that could not be written: said once, not tried again
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], stream: TextIO, *, secrets: Iterable[str] = ()) -> RunnerReporter:
@@ -122,19 +125,36 @@ class RunnerReporter:
             self._command("endgroup", "")
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
-        if not self._output_path:
-            self.warning("GITHUB_OUTPUT is not set: the step's outputs cannot be written")
+        """Append `outputs` to GITHUB_OUTPUT. An output already set is never set again (the runner would take the
+        last value), so nothing written later can overwrite what an earlier batch reported."""
+        if "GITHUB_OUTPUT" in self._failed:
             return
+        if not self._output_path:
+            self._failed.add("GITHUB_OUTPUT")
+            raise SinkError("GITHUB_OUTPUT is not set, so the step outputs could not be written")
+        fresh = {name: value for name, value in outputs.items() if name not in self._outputs_set}
         messages = "".join(
-            f"{prepare_key_value_message(name, self._redact(value))}{os.linesep}" for name, value in outputs.items()
+            f"{prepare_key_value_message(name, self._redact(value))}{os.linesep}" for name, value in fresh.items()
         )
-        with Path(self._output_path).open("a", encoding="utf-8", newline="") as file:
-            file.write(messages)
+        self._append("GITHUB_OUTPUT", self._output_path, messages, "The step outputs")
+        self._outputs_set.update(fresh)
 
     def add_summary(self, markdown: str) -> None:
-        if self._summary_path:
-            with Path(self._summary_path).open("a", encoding="utf-8") as file:
-                file.write(self._redact(markdown))
+        if "GITHUB_STEP_SUMMARY" in self._failed:
+            return
+        if not self._summary_path:
+            self._failed.add("GITHUB_STEP_SUMMARY")
+            raise SinkError("GITHUB_STEP_SUMMARY is not set, so the job summary could not be written")
+        self._append("GITHUB_STEP_SUMMARY", self._summary_path, self._redact(markdown), "The job summary")
+
+    def _append(self, variable: str, path: str, text: str, what: str) -> None:
+        try:
+            with Path(path).open("a", encoding="utf-8", newline="") as file:
+                file.write(text)
+        except OSError as error:
+            self._failed.add(variable)
+            reason = error.strerror or type(error).__name__
+            raise SinkError(f"{what} could not be written to {variable} ({path}: {reason})") from None
 
     def _command(self, name: str, message: str, title: str | None = None) -> None:
         # Redacted after the command escaped its data (the last step before the log), in every escaped form.
