@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,8 +26,11 @@ import pytest
 
 from recoup_session_action import markdown
 from recoup_session_action.comment_body import render_body
-from recoup_session_action.context import RunnerEnv, Target
+from recoup_session_action.console import ConsoleReporter
+from recoup_session_action.context import EventFacts, RunnerEnv, Target
+from recoup_session_action.deadline import Cancelled
 from recoup_session_action.errors import InputError
+from recoup_session_action.flow import run
 from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
 from recoup_session_action.inputs import parse_settings
 from recoup_session_action.outcome import Outcome, State, session_url
@@ -34,7 +39,7 @@ from recoup_session_action.runner import RunnerReporter, parse_output_file
 from recoup_session_action.standins.github import GitHubStandIn
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, RunAction, pull_request_event
+from .conftest import API_KEY, CONSOLE_SCRIPT, GITHUB_TOKEN, ActionRun, RunAction, pull_request_event
 from .test_faults import check_run, error_line, inputs, run_pr
 
 UNKNOWN = "a session may exist"
@@ -610,3 +615,81 @@ def test_a_later_batch_never_overwrites_outputs_already_set(tmp_path: Path) -> N
         "comment-id": "7",
     }
     assert path.read_text(encoding="utf-8").count("outcome<<") == 1
+
+
+# -- cancellation ----------------------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _can_unshare() -> bool:
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PID namespaces are Linux's")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_pid_1_ends_the_run_within_a_second_saying_a_session_may_exist(
+    recoupable: RecoupableStandIn, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """The image runs the script as PID 1, where a signal without a handler does nothing: run it as PID 1 of its
+    own PID namespace, as docker does, and cancel it while the API holds the request."""
+    if not _can_unshare():
+        pytest.skip("unshare --pid needs root (or user namespaces)")
+    recoupable.faults.append(Fault(behaviour="hang"))
+    event, output, summary = tmp_path / "event.json", tmp_path / "output", tmp_path / "summary"
+    event.write_text(json.dumps(pull_request_event()), encoding="utf-8")
+    output.touch()
+    summary.touch()
+    environ = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        **{
+            f"INPUT_{name.upper()}": value
+            for name, value in inputs(recoupable.url, **{"timeout-seconds": "60"}).items()
+        },
+    }
+    command = ["unshare", "--pid", "--fork", "--mount-proc", CONSOLE_SCRIPT]
+    with subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        until = time.monotonic() + 20
+        while not (recoupable.posts and _children(process.pid)) and time.monotonic() < until:
+            time.sleep(0.05)
+        assert recoupable.posts, "the request never arrived"
+        [pid_1] = _children(process.pid)
+        [nspid] = [line for line in Path(f"/proc/{pid_1}/status").read_text().splitlines() if line.startswith("NSpid:")]
+        assert nspid.split()[-1] == "1", nspid  # its pid inside its namespace
+        time.sleep(0.3)
+        cancelled_at = time.monotonic()
+        os.kill(pid_1, signum)
+        stdout, stderr = process.communicate(timeout=10)
+        elapsed = time.monotonic() - cancelled_at
+    assert elapsed < 1, elapsed
+    assert "Traceback" not in stdout + stderr
+    name = signal.Signals(signum).name
+    [error] = [line for line in stdout.splitlines() if line.startswith("::error")]
+    assert f"no answer from {recoupable.url} before it was cancelled ({name}) after the request was sent" in error
+    assert "the outcome is unknown and a session may exist" in error
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert outputs["outcome"] == "failed"
+    assert "a session may exist" in outputs["error"]
+    assert "> [!CAUTION]" in summary.read_text(encoding="utf-8")
+    assert len(recoupable.posts) == 1
+
+
+def test_a_cancellation_before_the_request_says_no_session_was_created() -> None:
+    def cancelled_while_reading_the_event() -> EventFacts:
+        raise Cancelled("SIGTERM", 143)
+
+    reporter = ConsoleReporter(io.StringIO(), verbose=False)
+    exit_code = run({"api-key": API_KEY}, RunnerEnv(), cancelled_while_reading_the_event, reporter)
+    assert exit_code == 143
+    assert reporter.outputs["outcome"] == "failed"
+    assert reporter.outputs["error"] == "Cancelled (SIGTERM) before the request was sent; no session was created."
