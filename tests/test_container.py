@@ -512,3 +512,54 @@ def test_the_demo_is_not_in_the_image_and_says_so(image: BuiltImage) -> None:
     assert completed.stderr.splitlines() == [
         "The demo is not part of the image: run it from a clone (see the README's quickstart)."
     ]
+
+
+def test_sigterm_to_the_container_ends_the_run_within_a_second(
+    image: BuiltImage, tmp_path: Path, recoupable: RecoupableStandIn, seeded_github: GitHubStandIn
+) -> None:
+    """A cancelled workflow run: SIGTERM to the container (its entrypoint is PID 1) while the API holds the POST."""
+    import threading  # noqa: PLC0415 (only this test runs the container in the background)
+    import time  # noqa: PLC0415
+
+    from recoup_session_action.standins.recoupable import Fault  # noqa: PLC0415
+
+    recoupable.faults.append(Fault(behaviour="hang"))
+    runs: list[ActionRun] = []
+    inputs = _action_inputs({"api-key": API_KEY, "api-url": recoupable.url, "comment": "off", "timeout-seconds": "60"})
+
+    def in_background() -> None:
+        runs.append(
+            run_like_a_runner(
+                image,
+                tmp_path,
+                event_name="pull_request",
+                event=PULL_REQUEST_EVENT,
+                inputs=inputs,
+                github=seeded_github,
+            )
+        )
+
+    runner = threading.Thread(target=in_background, daemon=True)
+    runner.start()
+    until = time.monotonic() + RUN_TIMEOUT
+    while not recoupable.posts and runner.is_alive() and time.monotonic() < until:
+        time.sleep(0.1)
+    assert recoupable.posts, "the request never arrived"
+    ps = [image.engine, "ps", "-q", "--filter", f"ancestor={image.tag}"]
+    [container] = subprocess.run(ps, env=image.env, capture_output=True, text=True, check=True).stdout.split()
+    killed_at = time.monotonic()
+    subprocess.run(
+        [image.engine, "kill", "--signal", "TERM", container], env=image.env, capture_output=True, check=True
+    )
+    runner.join(timeout=30)
+    elapsed = time.monotonic() - killed_at
+    [run] = runs
+
+    assert elapsed < 3, f"{elapsed:.1f}s from SIGTERM to the engine's return (the run itself must end within 1 s)"
+    assert "Traceback" not in run.log
+    [error] = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert "before it was cancelled (SIGTERM) after the request was sent" in error
+    assert "a session may exist" in run.outputs["error"]
+    assert run.outputs["outcome"] == "failed"
+    assert "> [!CAUTION]" in run.summary
+    assert len(recoupable.posts) == 1

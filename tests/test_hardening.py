@@ -431,7 +431,8 @@ def test_the_comment_step_has_one_budget_and_a_github_timeout_says_so(
     assert run.returncode == 0, run.log
     assert run.outputs["outcome"] == "created"
     [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
-    assert "the pull-request comment failed: timed out: GitHub did not finish within timeout-seconds: 2" in warning
+    assert f"the pull-request comment failed: timed out: GitHub at {github.url} did not finish within " in warning
+    assert "timeout-seconds: 2 (one budget for all of this step's GitHub calls)" in warning
     assert "could not reach" not in warning
 
 
@@ -577,7 +578,7 @@ def test_outputs_that_cannot_be_written_still_name_the_created_session(
     error = error_line(run)
     assert error.startswith("::error title=Step outputs not written::")
     assert (reason.replace("(", f"GITHUB_OUTPUT ({path}: ") if path else reason) in error
-    assert f"The session was created: {session_id}, {url}." in error
+    assert f"Session {session_id} was created: {url}." in error
     assert "not created" not in run.stdout
     assert "### Recoupable session created" in run.summary
     assert len(recoupable.posts) == 1
@@ -597,7 +598,7 @@ def test_a_summary_that_cannot_be_written_warns_naming_the_file_and_the_session(
     session_id, url = _created_session(run)
     [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
     assert warning.startswith("::warning title=Job summary not written::The job summary could not be written to ")
-    assert f"GITHUB_STEP_SUMMARY (/dev/full: No space left on device). The session was created: {session_id}" in warning
+    assert f"GITHUB_STEP_SUMMARY (/dev/full: No space left on device). Session {session_id} was created: " in warning
     assert url in warning
     assert run.outputs["outcome"] == "created"
     assert run.outputs["session-id"] == session_id
