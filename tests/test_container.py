@@ -545,8 +545,9 @@ def test_sigterm_to_the_container_ends_the_run_within_a_second(
     while not recoupable.posts and runner.is_alive() and time.monotonic() < until:
         time.sleep(0.1)
     assert recoupable.posts, "the request never arrived"
-    ps = [image.engine, "ps", "-q", "--filter", f"ancestor={image.tag}"]
-    [container] = subprocess.run(ps, env=image.env, capture_output=True, text=True, check=True).stdout.split()
+    ps = [image.engine, "ps", "--format", "{{.ID}} {{.Image}}"]
+    listed = subprocess.run(ps, env=image.env, capture_output=True, text=True, check=True).stdout.splitlines()
+    [container] = [line.split()[0] for line in listed if line.split()[1].endswith(image.tag)]
     killed_at = time.monotonic()
     subprocess.run(
         [image.engine, "kill", "--signal", "TERM", container], env=image.env, capture_output=True, check=True

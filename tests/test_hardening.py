@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,10 +40,13 @@ from recoup_session_action.runner import RunnerReporter, parse_output_file
 from recoup_session_action.standins.github import GitHubStandIn
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
+from . import test_faults
 from .conftest import API_KEY, CONSOLE_SCRIPT, GITHUB_TOKEN, ActionRun, RunAction, pull_request_event
-from .test_faults import check_run, error_line, inputs, run_pr
+from .test_faults import _ConnectProxy, check_run, error_line, inputs, run_pr
 
 UNKNOWN = "a session may exist"
+# The fault suite's TLS certificate (its own CA), https Recoupable stand-in and CONNECT proxy, used here too.
+certificate, tls_api, proxy = test_faults.certificate, test_faults.tls_api, test_faults.proxy
 
 
 def secret_forms(secret: str) -> list[str]:
@@ -694,3 +698,95 @@ def test_a_cancellation_before_the_request_says_no_session_was_created() -> None
     assert exit_code == 143
     assert reporter.outputs["outcome"] == "failed"
     assert reporter.outputs["error"] == "Cancelled (SIGTERM) before the request was sent; no session was created."
+
+
+# -- the networks of self-hosted runners and GitHub Enterprise Server -----------------------------------------------
+
+
+@pytest.fixture
+def tls_github(certificate: tuple[Path, Path]) -> Iterator[GitHubStandIn]:
+    """GitHub Enterprise Server behind a private CA: the GitHub stand-in over https with its own certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    with GitHubStandIn(ssl_context=context) as server:
+        server.add_pull(
+            "acme", "app", 42, title="t", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
+        )
+        yield server
+
+
+def _both_over_tls(
+    action_runner: RunAction, api: RecoupableStandIn, github: GitHubStandIn, env: dict[str, str]
+) -> ActionRun:
+    return action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs={**inputs(api.url), "comment": "update", "github-token": GITHUB_TOKEN},
+        env={"GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app", **env},
+    )
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"])
+def test_one_ca_policy_for_both_apis_whichever_variable_names_the_ca(
+    action_runner: RunAction,
+    tls_api: RecoupableStandIn,
+    tls_github: GitHubStandIn,
+    certificate: tuple[Path, Path],
+    variable: str,
+) -> None:
+    assert tls_github.api_url.startswith("https://")
+    ca = str(certificate[0].parent) if variable == "SSL_CERT_DIR" else str(certificate[0])
+    run = _both_over_tls(action_runner, tls_api, tls_github, {variable: ca})
+    check_run(run)
+    assert run.returncode == 0, run.log
+    assert "::warning" not in run.stdout, run.stdout
+    assert len(tls_api.posts) == 1
+    [comment] = tls_github.comments("acme", "app", 42)
+    assert run.outputs["comment-id"] == str(comment["id"])
+
+
+def test_one_proxy_for_both_apis_and_no_proxy_bypasses_it_for_both(
+    action_runner: RunAction,
+    tls_api: RecoupableStandIn,
+    tls_github: GitHubStandIn,
+    certificate: tuple[Path, Path],
+    proxy: _ConnectProxy,
+) -> None:
+    env = {"SSL_CERT_FILE": str(certificate[0]), "HTTPS_PROXY": proxy.url}
+    run = _both_over_tls(action_runner, tls_api, tls_github, env)
+    check_run(run)
+    assert run.returncode == 0, run.log
+    tunnels = list(proxy.targets)
+    assert set(tunnels) == {tls_api.url.removeprefix("https://"), tls_github.url.removeprefix("https://")}
+
+    run = _both_over_tls(action_runner, tls_api, tls_github, {**env, "NO_PROXY": "localhost,127.0.0.1"})
+    check_run(run)
+    assert run.returncode == 0, run.log
+    assert proxy.targets == tunnels  # neither API went through the proxy this time
+    assert len(tls_github.comments("acme", "app", 42)) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SSL_CERT_FILE": "/nonexistent/ca.pem"}, "SSL_CERT_FILE names /nonexistent/ca.pem, which cannot be read"),
+        ({"REQUESTS_CA_BUNDLE": "/nonexistent"}, "REQUESTS_CA_BUNDLE names /nonexistent, which cannot be read"),
+        ({"CURL_CA_BUNDLE": "{tmp}/garbage.pem"}, "CURL_CA_BUNDLE names {tmp}/garbage.pem, which holds no CA"),
+        ({"SSL_CERT_DIR": "{tmp}/garbage.pem"}, "SSL_CERT_DIR names {tmp}/garbage.pem, which is not a folder"),
+        ({"HTTPS_PROXY": "socks5://127.0.0.1:1080"}, "HTTPS_PROXY is a socks5:// proxy, which is not supported"),
+        ({"http_proxy": "ftp://proxy.example:21"}, "http_proxy is a ftp:// proxy, which is not supported"),
+    ],
+    ids=["missing-file", "missing-bundle", "not-pem", "dir-is-a-file", "socks", "ftp"],
+)
+def test_a_ca_or_proxy_that_cannot_work_is_one_line_naming_the_variable(
+    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    (tmp_path / "garbage.pem").write_text("not a certificate\n", encoding="utf-8")
+    env = {name: value.format(tmp=tmp_path) for name, value in env.items()}
+    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=inputs(recoupable.url), env=env)
+    check_run(run)
+    assert run.returncode == 1, run.log
+    assert message.format(tmp=tmp_path) in error_line(run)
+    assert "Traceback" not in run.log
+    assert recoupable.requests == []
+    assert run.outputs["outcome"] == "failed"

@@ -7,6 +7,7 @@
      |                   could not be reached                      adds "a session may exist" everywhere
      +-- GitHubError     a GitHub call failed                   -> before the session: like ContextError;
      |    +-- GitHubGone GitHub answered 404                       after it: a warning, the session is kept
+     +-- SetupError      a proxy or CA variable cannot work     -> outcome failed, exit 1, nothing sent
      +-- SinkError       the step outputs or the job summary    -> an annotation naming the file; a created
                          could not be written                      session is still named, with its link
     BaseException
@@ -42,6 +43,10 @@ class GitHubError(Exception):
 
 class GitHubGone(GitHubError):
     """GitHub answered 404: the thing asked for does not exist (or the token may not see it)."""
+
+
+class SetupError(ValueError):
+    """A setting of the process environment (a proxy, a CA file) that cannot work; the message names it."""
 
 
 class SinkError(Exception):

@@ -9,18 +9,20 @@ for GitHub.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from .commands import Command, parse_command_comment
 from .context import EventFacts, RunnerEnv, Target, apply_inputs
 from .deadline import Cancelled
-from .errors import ApiFailure, ContextError, GitHubError, InputError, SinkError
+from .errors import ApiFailure, ContextError, GitHubError, InputError, SetupError, SinkError
 from .github_rules import DEPENDABOT_LOGIN
 from .hints import FORK_RECIPE
 from .inputs import SECRET_INPUTS, CommentMode, OnClose, SessionMode, Settings, parse_settings
+from .network import Network, read_network
 from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
 from .recoupable_models import Chat, CreateSessionRequest, CreateSessionResponse, ended_reason
 from .summary import comment_summary, summary
@@ -53,6 +55,7 @@ class Seams:
 
     recoupable_transport: httpx.BaseTransport | None = None
     open_github: OpenGitHub | None = None
+    network: Network = field(default_factory=Network)
 
     def github(self, access: GitHubAccess) -> GitHubApi:
         """The `GitHubApi` for `access`; whichever it is, no secret reaches a comment it writes."""
@@ -62,7 +65,9 @@ class Seams:
             return RedactingGitHub(self.open_github(access), (access.token, *access.secrets))
         from .github_client import GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
 
-        return RedactingGitHub(GitHubRepo(access), (access.token, *access.secrets))
+        return RedactingGitHub(
+            GitHubRepo(access, verify=self.network.requests_verify()), (access.token, *access.secrets)
+        )
 
 
 def run(
@@ -124,7 +129,8 @@ def _run(
 ) -> int:
     try:
         settings = parse_settings(raw_inputs)
-    except InputError as error:
+        seams = replace(seams, network=read_network(os.environ))  # one CA policy and checked proxies for both APIs
+    except (InputError, SetupError) as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
     try:
         facts = read_facts()
@@ -257,6 +263,7 @@ def _client(reporter: Reporter, settings: Settings, seams: Seams) -> RecoupableC
         max_retries=settings.max_retries,
         on_retry=log_retry,
         transport=seams.recoupable_transport,
+        verify=seams.network.ssl_context(),
     )
 
 

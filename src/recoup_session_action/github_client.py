@@ -38,7 +38,8 @@ class GitHubRepo:
     message never holds the token (or any other string in `secrets`).
     """
 
-    def __init__(self, access: GitHubAccess) -> None:
+    def __init__(self, access: GitHubAccess, *, verify: str | bool = True) -> None:
+        """`verify`: the CA file requests checks certificates with (see `network`), or True for its default."""
         retry = GithubRetry(
             total=3,
             backoff_factor=0.5,
@@ -60,6 +61,7 @@ class GitHubRepo:
             seconds_between_requests=None,
             seconds_between_writes=None,
             user_agent=USER_AGENT,
+            verify=verify,
             lazy=True,
         )
         self._repo = self._github.get_repo(access.full_name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -141,8 +142,15 @@ class GitHubStandIn(StandIn):
 
     server_header = "github.com"
 
-    def __init__(self, tokens: dict[str, TokenIdentity] | None = None, path_prefix: str = "") -> None:
-        super().__init__()
+    def __init__(
+        self,
+        tokens: dict[str, TokenIdentity] | None = None,
+        path_prefix: str = "",
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`ssl_context` (server side) serves https, as GitHub Enterprise Server behind a private CA does."""
+        super().__init__(ssl_context=ssl_context)
         default = {DEMO_TOKEN: TokenIdentity("github-actions[bot]", "Bot")}
         self.tokens = default if tokens is None else tokens
         self.path_prefix = path_prefix.rstrip("/")
