@@ -283,7 +283,9 @@ class RecoupableClient:
             raise _Retry(f"could not connect to {self._origin} ({_describe(error)})") from None
         except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as error:
             raise ApiFailure(f"could not send the request to {self._origin} ({_describe(error)})") from None
-        except httpx.TimeoutException:  # each phase may take all that is left: the deadline has come
+        except httpx.TimeoutException as error:  # each phase may take all that is left: the deadline has come
+            if isinstance(error, httpx.ReadTimeout | httpx.WriteTimeout):
+                self._sent = True  # waiting to read or write means the request had begun to go out
             raise DeadlineExceeded from None
         except httpx.TransportError as error:
             raise ApiFailure(
