@@ -16,11 +16,12 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,13 +245,24 @@ def action_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunAct
     ) -> ActionRun:
         folders = runner_folders(tmp_path, event_name, event, inputs, env)
         stdout, stderr = io.StringIO(), io.StringIO()
-        with monkeypatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
+        with keep_signal_handlers(), monkeypatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
             patch.setattr(os, "environ", folders.environ)
             patch.chdir(folders.workspace)
             returncode = entry.main(list(args))
         return folders.result(returncode, stdout.getvalue(), stderr.getvalue())
 
     return run
+
+
+@contextmanager
+def keep_signal_handlers() -> Iterator[None]:
+    """A run in this process takes over SIGTERM and SIGINT, as it does in its own; give them back afterwards."""
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
 
 
 def assert_no_secret(run: ActionRun, *secrets: str) -> None:

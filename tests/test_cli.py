@@ -65,7 +65,8 @@ def test_cli_outside_a_checkout_says_what_to_pass(tmp_path: Path) -> None:
     result = _cli(tmp_path, "--dry-run")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
-    assert "set the 'repository' input" in result.stderr
+    assert "pass --repository and --clone-url" in result.stderr
+    assert "'repository' input" not in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from recoup_session_action import __version__
-from recoup_session_action.inputs import INPUT_SPECS
+from recoup_session_action.entry import build_parser
+from recoup_session_action.inputs import BOOLEAN_INPUTS, INPUT_SPECS
 from recoup_session_action.outcome import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,19 @@ def test_action_inputs_match_the_code_and_are_described() -> None:
         assert declared["description"] == spec.description, spec.name
         assert declared.get("default", "") == spec.action_default, spec.name
     assert inputs["api-key"]["required"] is True
+
+
+def test_the_cli_flags_and_the_boolean_inputs_follow_the_input_specs() -> None:
+    """One place to add an input: each spec is a flag with the spec's help, a boolean (a bare flag) exactly when
+    action.yml gives it a boolean default, and there is no flag that names no input."""
+    booleans = {name for name, declared in ACTION["inputs"].items() if declared.get("default") in {"true", "false"}}
+    assert booleans == BOOLEAN_INPUTS
+    flags = {action.option_strings[-1]: action for action in build_parser()._actions if action.option_strings}
+    assert set(flags) - {"--help", "--version", "--json", "--verbose"} == {f"--{spec.name}" for spec in INPUT_SPECS}
+    for spec in INPUT_SPECS:
+        flag = flags[f"--{spec.name}"]
+        assert flag.help == spec.flag_help, spec.name
+        assert (flag.nargs == 0) is (spec.name in BOOLEAN_INPUTS), spec.name
 
 
 def test_action_outputs_match_the_code_and_are_described() -> None:

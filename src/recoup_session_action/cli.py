@@ -12,18 +12,21 @@ from .console import ConsoleReporter, printable
 from .context import RunnerEnv
 from .deadline import cancel_on_signals
 from .flow import run
+from .interface import COMMAND_LINE, ENVIRONMENT_FALLBACKS
 
 
 def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool) -> int:
+    """Run once; messages name flags (and the environment variables the secrets fall back to), and a bad flag
+    value is a usage error (exit 2)."""
     cancel_on_signals()  # Ctrl-C ends the run with what it knows, not a traceback
     raw = {
-        "api-key": os.environ.get("RECOUP_API_KEY", ""),
-        "github-token": os.environ.get("GITHUB_TOKEN", ""),
+        **{name: os.environ.get(variable, "") for name, variable in ENVIRONMENT_FALLBACKS.items()},
         "comment": "update" if "pr-number" in overrides else "off",
         **overrides,
     }
     reporter = ConsoleReporter(sys.stderr, verbose=verbose)
-    exit_code = run(raw, RunnerEnv.from_environ(os.environ), local_facts, reporter)
+    env = RunnerEnv.from_environ(os.environ)
+    exit_code = run(raw, env, lambda: local_facts(".", env.server_url), reporter, interface=COMMAND_LINE)
     if as_json:
         print(json.dumps(reporter.outputs, indent=2, ensure_ascii=False))
     else:

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ContextError
-from .github_rules import MAX_ISSUE_NUMBER, PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken
-from .hints import SET_BRANCH
+from .github_rules import MAX_ISSUE_NUMBER, PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken, check_clone_url
+from .hints import set_branch
 from .inputs import Settings
+from .interface import WORKFLOW, Interface
 from .text import first_validation_error
 
 IssueNumber = Annotated[int, Field(ge=1, le=MAX_ISSUE_NUMBER)]
@@ -146,6 +147,8 @@ class EventFacts(BaseModel):
     head_deleted: bool = False
     branch_deleted: bool = False
     no_branch_reason: str | None = None
+    no_repository_reason: str | None = None
+    source: str = "event"  # where the facts come from, as messages name it: the event, or the local checkout
     commenter_association: str | None = None
     commenter: str | None = None
     comment_id: int | None = None
@@ -284,17 +287,24 @@ def _from_workflow_run(base: EventFacts, run: WorkflowRunPayload) -> EventFacts:
     )
 
 
-def apply_inputs(facts: EventFacts, settings: Settings, env: RunnerEnv) -> Target:
+def apply_inputs(facts: EventFacts, settings: Settings, env: RunnerEnv, interface: Interface = WORKFLOW) -> Target:
     """Let the inputs override the event, then check every value by the same rules as an input."""
-    repository = settings.repository or _event_repository(facts)
+    repository = settings.repository or _event_repository(facts, interface)
     branch = settings.branch or facts.branch
     if branch is None and not settings.new_branch:
         reason = facts.no_branch_reason or f"the {facts.event_name or 'current'} event names no branch"
-        raise ContextError(f"no branch to start the session on: {reason}; {SET_BRANCH}")
+        raise ContextError(f"no branch to start the session on: {reason}; {set_branch(interface)}")
     if branch is not None and settings.branch is None and (rule := branch_rule_broken(branch)) is not None:
-        raise ContextError(f"the event's branch is not a valid branch name: {rule}; set the 'branch' input")
+        raise ContextError(f"the {facts.source}'s branch is not a valid branch name: {rule}; {interface.set('branch')}")
     same_repository = settings.repository is None or settings.repository.full_name == facts.repository
     clone_url = settings.clone_url or (facts.clone_url if same_repository else None)
+    if clone_url is not None and settings.clone_url is None:
+        try:
+            check_clone_url(clone_url)
+        except ValueError as error:
+            raise ContextError(
+                f"the {facts.source}'s clone URL is not usable: {error}; {interface.set('clone-url')}"
+            ) from None
     return Target(
         repository=repository,
         branch=branch,
@@ -310,14 +320,15 @@ def _pull_request(facts: EventFacts, settings: Settings) -> PullRequestRef | Non
     return PullRequestRef(number=settings.pr_number)
 
 
-def _event_repository(facts: EventFacts) -> RepoSlug:
+def _event_repository(facts: EventFacts, interface: Interface) -> RepoSlug:
+    fix = interface.set("repository")
     if facts.head_deleted:
-        raise ContextError(
-            "the pull request's head repository was deleted (head.repo is null); set the 'repository' input"
-        )
+        raise ContextError(f"the pull request's head repository was deleted (head.repo is null); {fix}")
     if not facts.repository:
-        raise ContextError("the event names no repository and GITHUB_REPOSITORY is empty; set the 'repository' input")
+        raise ContextError(
+            facts.no_repository_reason or f"the event names no repository and GITHUB_REPOSITORY is empty; {fix}"
+        )
     try:
         return RepoSlug.parse(facts.repository)
     except ValueError as error:
-        raise ContextError(f"the event's repository is invalid: {error}; set the 'repository' input") from None
+        raise ContextError(f"the {facts.source}'s repository is invalid: {error}; {fix}") from None

@@ -22,9 +22,17 @@ from .errors import ApiFailure, ContextError, GitHubError, InputError, SetupErro
 from .github_rules import DEPENDABOT_LOGIN
 from .hints import FORK_RECIPE
 from .inputs import SECRET_INPUTS, CommentMode, OnClose, SessionMode, Settings, parse_settings
+from .interface import WORKFLOW, Interface
 from .network import Network, read_network
 from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
-from .recoupable_models import Chat, CreateSessionRequest, CreateSessionResponse, ended_reason
+from .recoupable_models import (
+    SESSIONS_PATH,
+    Chat,
+    CreateSessionRequest,
+    CreateSessionResponse,
+    ended_reason,
+    request_headers,
+)
 from .summary import comment_summary, summary
 from .text import redact
 
@@ -76,11 +84,15 @@ def run(
     read_facts: FactsReader,
     reporter: Reporter,
     seams: Seams = Seams(),
+    *,
+    interface: Interface = WORKFLOW,
 ) -> int:
-    """Create one session as the inputs and the event say; report it. Returns the exit code."""
+    """Create one session as the inputs and the event say; report it. Returns the exit code.
+
+    `interface` says how messages name the inputs (a workflow's keys, or flags) and what a bad input costs."""
     progress = _Progress()
     try:
-        return _run(raw_inputs, env, read_facts, reporter, seams, progress=progress)
+        return _run(raw_inputs, env, read_facts, reporter, seams, progress=progress, interface=interface)
     except Cancelled as cancelled:  # the client reports a cancellation during a request itself
         if progress.session is not None:
             _cancelled_with_a_session(reporter, progress.session, cancelled)
@@ -126,11 +138,16 @@ def _run(
     seams: Seams,
     *,
     progress: _Progress,
+    interface: Interface,
 ) -> int:
     try:
-        settings = parse_settings(raw_inputs)
+        settings = parse_settings(raw_inputs, interface)
+    except InputError as error:
+        _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
+        return interface.bad_input_exit
+    try:
         seams = replace(seams, network=read_network(os.environ))  # one CA policy and checked proxies for both APIs
-    except (InputError, SetupError) as error:
+    except SetupError as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
     try:
         facts = read_facts()
@@ -143,17 +160,17 @@ def _run(
         gate = _permission_gate(facts, settings, env, seams)
         if gate is not None:
             return _finish(reporter, Outcome(state=State.SKIPPED, message=gate))
-        target = _resolve_target(facts, settings, env, seams)
+        target = _resolve_target(facts, settings, env, seams, interface)
     except (ContextError, InputError) as error:
         return _finish(reporter, Outcome(state=State.FAILED, message=str(error)))
-    run = _Run(reporter, settings, env, seams, target, facts, command, progress=progress)
+    run = _Run(reporter, settings, env, seams, target, facts, command, interface, progress=progress)
     return run.go()
 
 
 def _skip_reason(facts: EventFacts, settings: Settings) -> str | None:
     if facts.branch_deleted and settings.branch is None:
         return f"The push deleted branch {facts.branch}: there is nothing to start a session on."
-    if settings.api_key is None and not settings.dry_run and _secrets_withheld(facts):
+    if settings.api_key is None and _secrets_withheld(facts):
         return (
             "The api-key is empty because GitHub does not give secrets to workflows run for forks or Dependabot; "
             f"no session created. {FORK_RECIPE}."
@@ -192,17 +209,22 @@ def _secrets_withheld(facts: EventFacts) -> bool:
     return by_dependabot or from_fork
 
 
-def _resolve_target(facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams) -> Target:
+def _resolve_target(
+    facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams, interface: Interface
+) -> Target:
     if facts.pull_request_to_fetch is not None:
-        facts = _complete_from_pull_request(facts, settings, env, seams)
-    return apply_inputs(facts, settings, env)
+        facts = _complete_from_pull_request(facts, settings, env, seams, interface)
+    return apply_inputs(facts, settings, env, interface)
 
 
-def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams) -> EventFacts:
+def _complete_from_pull_request(
+    facts: EventFacts, settings: Settings, env: RunnerEnv, seams: Seams, interface: Interface
+) -> EventFacts:
     assert facts.pull_request_to_fetch is not None
     access = _github_access(settings, env, facts.repository or env.repository)
     if access is None:
-        raise ContextError("an issue_comment on a pull request needs github-token to read the pull request's branch")
+        token = interface.ref("github-token")
+        raise ContextError(f"an issue_comment on a pull request needs {token} to read the pull request's branch")
     try:
         return seams.github(access).complete_facts(facts, facts.pull_request_to_fetch)
     except GitHubError as error:
@@ -210,10 +232,20 @@ def _complete_from_pull_request(facts: EventFacts, settings: Settings, env: Runn
 
 
 def _log_request(reporter: Reporter, settings: Settings, request: CreateSessionRequest) -> None:
+    """The request as it will be sent, the key masked: in a group, or in plain view for a dry run."""
+    lines = [
+        f"POST {settings.api_url}{SESSIONS_PATH}",
+        *(f"{name}: {value}" for name, value in request_headers("***").items()),
+        json.dumps(request.body(), indent=2, ensure_ascii=False),
+    ]
+    if settings.dry_run:
+        reporter.info("Request that would be sent:")
+        for line in lines:
+            reporter.info(line)
+        return
     with reporter.group("Request to the Recoupable API"):
-        reporter.info(f"POST {settings.api_url}/api/sessions")
-        reporter.info("x-api-key: ***")
-        reporter.info(json.dumps(request.body(), indent=2, ensure_ascii=False))
+        for line in lines:
+            reporter.info(line)
 
 
 def _github_access(settings: Settings, env: RunnerEnv, full_name: str) -> GitHubAccess | None:
@@ -248,7 +280,7 @@ def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
     )
 
 
-def _client(reporter: Reporter, settings: Settings, seams: Seams) -> RecoupableClient:
+def _client(reporter: Reporter, settings: Settings, seams: Seams, interface: Interface) -> RecoupableClient:
     from .recoupable_client import RecoupableClient  # noqa: PLC0415 (no HTTP client for a dry run)
 
     assert settings.api_key is not None
@@ -264,6 +296,7 @@ def _client(reporter: Reporter, settings: Settings, seams: Seams) -> RecoupableC
         on_retry=log_retry,
         transport=seams.recoupable_transport,
         verify=seams.network.ssl_context(),
+        interface=interface,
     )
 
 
@@ -274,11 +307,12 @@ def _create(
     request: CreateSessionRequest,
     seams: Seams,
     *,
+    interface: Interface,
     replaced: str | None = None,
 ) -> Outcome:
     calling = False
     try:
-        with _client(reporter, settings, seams) as client:
+        with _client(reporter, settings, seams, interface) as client:
             calling = True
             created = client.create_session(request)
     except ApiFailure as failure:
@@ -361,6 +395,7 @@ class _Run:
     target: Target
     facts: EventFacts
     command: Command | None
+    interface: Interface
     _github: GitHubApi | None = None
     progress: _Progress = field(default_factory=_Progress)
 
@@ -372,10 +407,10 @@ class _Run:
         if self.facts.closes_pull_request and not settings.dry_run:
             return self._close()
         _log_request(reporter, settings, request)
+        if settings.api_key is None:  # a dry run checks everything a real run would
+            return _finish(reporter, _key_missing(self.target, request, self.interface))
         if settings.dry_run:
             return _finish(reporter, Outcome(state=State.DRY_RUN, target=self.target, request=request))
-        if settings.api_key is None:
-            return _finish(reporter, _key_missing(self.target, request))
         self._react("eyes")
         place = self._place()
         if isinstance(place, CommentResult):
@@ -388,7 +423,9 @@ class _Run:
     # -- the session ------------------------------------------------------------------------------------------
 
     def _create(self, request: CreateSessionRequest, replaced: str | None = None) -> Outcome:
-        return _create(self.reporter, self.settings, self.target, request, self.seams, replaced=replaced)
+        return _create(
+            self.reporter, self.settings, self.target, request, self.seams, interface=self.interface, replaced=replaced
+        )
 
     def _claimed(self, request: CreateSessionRequest, number: int) -> int:
         from .comment_body import claim_body  # noqa: PLC0415
@@ -435,7 +472,7 @@ class _Run:
         old = record.session_id
         if record.archived:
             return self._create(request, f"session {old}, archived when the pull request closed")
-        with _client(self.reporter, self.settings, self.seams) as client:
+        with _client(self.reporter, self.settings, self.seams, self.interface) as client:
             try:
                 fetched = client.get_session(old)
             except SessionGone as gone:
@@ -490,7 +527,7 @@ class _Run:
         if record.archived:
             return self._skip_with_comment(f"The pull request closed; session {old} is already archived.", None)
         if self.settings.api_key is None:
-            return _finish(self.reporter, _key_missing(self.target, None))
+            return _finish(self.reporter, _key_missing(self.target, None, self.interface))
         outcome = self._archive(old, chat)
         if outcome.state is not State.ARCHIVED:
             return _finish(self.reporter, outcome)
@@ -502,7 +539,7 @@ class _Run:
     def _archive(self, session_id: str, chat_id: str) -> Outcome:
         from .recoupable_client import PatchUnsupported  # noqa: PLC0415
 
-        with _client(self.reporter, self.settings, self.seams) as client:
+        with _client(self.reporter, self.settings, self.seams, self.interface) as client:
             try:
                 patched = client.archive_session(session_id)
             except PatchUnsupported as unsupported:
@@ -659,6 +696,5 @@ class _Run:
         return result.failed_exit if written else 1
 
 
-def _key_missing(target: Target, request: CreateSessionRequest | None) -> Outcome:
-    message = "Input 'api-key' is required: pass the Recoupable API key, e.g. api-key: ${{ secrets.RECOUP_API_KEY }}."
-    return Outcome(state=State.FAILED, message=message, target=target, request=request)
+def _key_missing(target: Target, request: CreateSessionRequest | None, interface: Interface) -> Outcome:
+    return Outcome(state=State.FAILED, message=interface.key_required(), target=target, request=request)

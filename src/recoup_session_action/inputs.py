@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, V
 
 from .errors import InputError
 from .github_rules import MAX_ISSUE_NUMBER, RepoSlug, check_branch, check_clone_url
+from .interface import WORKFLOW, Interface
 from .text import first_validation_error, quoted
 
 
@@ -415,24 +416,25 @@ def secret_rule_broken(secret: str) -> str | None:
     return None
 
 
-def parse_settings(raw: Mapping[str, str]) -> Settings:
+def parse_settings(raw: Mapping[str, str], interface: Interface = WORKFLOW) -> Settings:
     """Validate raw input text (keyed by input name; missing or empty means the default, except that an input
-    with `empty_is_value` given as "" means "")."""
+    with `empty_is_value` given as "" means ""). Errors name the input as `interface` does."""
     values: dict[str, Any] = {}
     for spec in INPUT_SPECS:
         given = raw.get(spec.name)
         text = given.strip() if spec.empty_is_value and given is not None else (given or "").strip() or spec.default
         if spec.kind is InputKind.SECRET and (rule := secret_rule_broken(text)) is not None:
             raise InputError(
-                f"Input '{spec.name}': {rule}; paste the secret again as one line of printable ASCII, nothing else."
+                f"{interface.subject(spec.name)}: {rule}; "
+                "paste the secret again as one line of printable ASCII, nothing else."
             )
         values[spec.name] = (SecretStr(text) if text else None) if spec.kind is InputKind.SECRET else text
     try:
         return Settings.model_validate(values)
     except ValidationError as error:
-        raise InputError(_first_error_line(error)) from None
+        raise InputError(_first_error_line(error, interface)) from None
 
 
-def _first_error_line(error: ValidationError) -> str:
+def _first_error_line(error: ValidationError, interface: Interface) -> str:
     where, message, _ = first_validation_error(error)
-    return f"Input '{where.partition('.')[0] or 'input'}': {message}."
+    return f"{interface.subject(where.partition('.')[0] or 'input')}: {message}."

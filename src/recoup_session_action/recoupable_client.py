@@ -20,12 +20,19 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 from pydantic import ValidationError
 
-from . import USER_AGENT
 from .content_encoding import ACCEPTED, TooLarge, Undecodable, decode
 from .deadline import Cancelled, Deadline, DeadlineExceeded
 from .errors import ApiFailure
-from .hints import API_STATUS_FIX_OTHERWISE, API_STATUS_FIXES
-from .recoupable_models import CreateSessionRequest, CreateSessionResponse, ErrorBody, GetSessionResponse
+from .hints import api_status_fix
+from .interface import WORKFLOW, Interface
+from .recoupable_models import (
+    SESSIONS_PATH,
+    CreateSessionRequest,
+    CreateSessionResponse,
+    ErrorBody,
+    GetSessionResponse,
+    request_headers,
+)
 from .text import first_validation_error, one_line, redact
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -106,18 +113,20 @@ class RecoupableClient:
         on_retry: RetryLog,
         transport: httpx.BaseTransport | None = None,
         verify: ssl.SSLContext | None = None,
+        interface: Interface = WORKFLOW,
     ) -> None:
-        self._url = f"{api_url}/api/sessions"
+        self._url = f"{api_url}{SESSIONS_PATH}"
         self._origin = _origin(api_url)
         self._api_key = api_key
         self._timeout_seconds = timeout_seconds
         self._max_retries = max_retries
         self._on_retry = on_retry
+        self._interface = interface
         self._http = httpx.Client(
             follow_redirects=False,
             trust_env=True,
             verify=verify or _verification(api_url),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPTED},
+            headers={"Accept-Encoding": ACCEPTED},
             transport=transport,
         )
         # How far the current request got: whether its bytes may have reached the server, and its status.
@@ -138,7 +147,7 @@ class RecoupableClient:
             with deadline.enforced():
                 return self._create_attempts(content, deadline.ends_at)
         except DeadlineExceeded:
-            raise self._stopped(f"within timeout-seconds: {self._timeout_seconds:g}") from None
+            raise self._stopped(f"within {self._timeout()}") from None
         except Cancelled as cancelled:
             raise self._stopped(f"before it was cancelled ({cancelled.signal_name})") from None
 
@@ -187,9 +196,7 @@ class RecoupableClient:
             with deadline.enforced():
                 return self._idempotent_attempts(method, session_id, content, final, deadline.ends_at)
         except DeadlineExceeded:
-            raise ApiFailure(
-                f"no complete answer to {method} from {self._origin} within timeout-seconds: {self._timeout_seconds:g}"
-            ) from None
+            raise ApiFailure(f"no complete answer to {method} from {self._origin} within {self._timeout()}") from None
 
     def _idempotent_attempts(
         self, method: str, session_id: str, content: bytes | None, final: frozenset[int], deadline: float
@@ -225,7 +232,7 @@ class RecoupableClient:
             raise _Retry(f"the API answered {status} (busy)", _retry_after(headers.get("retry-after")))
         if status >= 500:
             raise _Retry(f"the API answered {status}: {text}")
-        hint = API_STATUS_FIXES.get(status, API_STATUS_FIX_OTHERWISE)
+        hint = api_status_fix(status, self._interface)
         raise ApiFailure(f"the API refused {method} with {status}: {text}; {hint}")
 
     def _exchange(
@@ -242,16 +249,17 @@ class RecoupableClient:
             if status not in _REDIRECTS:
                 return status, headers, body
             url = self._same_origin_location(url, headers.get("location", ""))
-        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check api-url")
+        raise ApiFailure(f"the API redirected more than {MAX_REDIRECTS} times; check {self._interface.ref('api-url')}")
 
     def _wait_before_retry(self, retry: _Retry, attempt: int, deadline: float) -> float:
         remaining = deadline - time.monotonic()
         if attempt > self._max_retries:
             attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
-            raise ApiFailure(f"{retry.reason}; gave up after {attempts} (max-retries: {self._max_retries})")
+            limit = self._interface.setting("max-retries", self._max_retries)
+            raise ApiFailure(f"{retry.reason}; gave up after {attempts} ({limit})")
         wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
         if wait >= remaining:
-            raise ApiFailure(f"{retry.reason}; no time left to retry within timeout-seconds: {self._timeout_seconds:g}")
+            raise ApiFailure(f"{retry.reason}; no time left to retry within {self._timeout()}")
         return wait
 
     def _attempt(self, content: bytes, deadline: float, attempt: int) -> Created:
@@ -264,9 +272,7 @@ class RecoupableClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded
-        headers = {"x-api-key": self._api_key}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+        headers = request_headers(self._api_key, with_body=content is not None)
         try:
             with self._http.stream(
                 method,
@@ -300,12 +306,15 @@ class RecoupableClient:
         if event.endswith("send_request_headers.started"):
             self._sent = True
 
+    def _timeout(self) -> str:
+        return self._interface.setting("timeout-seconds", f"{self._timeout_seconds:g}")
+
     def _same_origin_location(self, url: str, location: str) -> str:
         target = urljoin(url, location)
         if _origin(target) != self._origin:
             raise ApiFailure(
                 f"the API redirected to another origin ({_origin(target)}); the key was not sent there. "
-                "Set api-url to the API's final address"
+                f"Set {self._interface.ref('api-url')} to the API's final address"
             )
         return target
 
@@ -326,7 +335,7 @@ class RecoupableClient:
                 outcome_unknown=True,
             )
         reason = self._server_text(error.text) if error else "no JSON error body"
-        hint = API_STATUS_FIXES.get(status, API_STATUS_FIX_OTHERWISE)
+        hint = api_status_fix(status, self._interface)
         raise ApiFailure(f"the API refused the request with {status}: {reason}; {hint}")
 
     def _parse_success(self, status: int, body: bytes) -> CreateSessionResponse:

@@ -11,6 +11,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import USER_AGENT
+
+SESSIONS_PATH = "/api/sessions"
+JSON_TYPE = "application/json"
+
+
+def request_headers(api_key: str, *, with_body: bool = True) -> dict[str, str]:
+    """Every header of a request to the API (the key in `x-api-key`; the content type only with a body)."""
+    headers = {"User-Agent": USER_AGENT, "Accept": JSON_TYPE, "x-api-key": api_key}
+    if with_body:
+        headers["Content-Type"] = JSON_TYPE
+    return headers
+
 
 class CreateSessionRequest(BaseModel):
     """Body of `POST /api/sessions`; fields left None are not sent."""
