@@ -86,13 +86,22 @@ def test_help_documents_every_input_and_the_demo(tmp_path: Path) -> None:
         assert flag in result.stdout
 
 
-def test_demo_runs_offline_and_updates_one_comment(tmp_path: Path) -> None:
+def test_demo_shows_a_pull_requests_life_created_reused_archived(tmp_path: Path) -> None:
     result = _cli(tmp_path, "demo", key="")
     assert result.returncode == 0, result.stderr
-    assert "Run 1: exit code 0" in result.stdout
-    assert "Run 2: exit code 0" in result.stdout
-    assert "session-id" in result.stdout
-    assert "https://chat.recoupable.com/sessions/" in result.stdout
-    assert "Comment created" in result.stdout
-    assert "Comment updated" in result.stdout
-    assert "after two runs: 1 (updated in place, not duplicated)" in result.stdout
+    out = result.stdout
+    for step in (1, 2, 3):
+        assert f"Run {step}: exit code 0" in out
+        assert f"Run {step}: the pull request's comments (1):" in out
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("    outcome ")] == [
+        "created",
+        "reused",
+        "archived",
+    ]
+    assert len({line.split()[-1] for line in out.splitlines() if line.startswith("    session-id ")}) == 1
+    assert "https://chat.recoupable.com/sessions/" in out
+    assert "Comment created" in out
+    assert "Comment updated" in out
+    assert "The pull request was closed: the session was archived." in out
+    assert "Requests to the Recoupable API: 3 (POST /api/sessions, GET /api/sessions/" in out
+    assert ", PATCH /api/sessions/" in out

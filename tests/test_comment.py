@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from recoup_session_action import markdown
 from recoup_session_action.comment_body import marker
 from recoup_session_action.comment_record import CLAIM, CommentRecord, has_marker, read_record
 from recoup_session_action.standins.github import GitHubStandIn, RecordedRequest, TokenIdentity
@@ -718,8 +719,10 @@ def test_comment_template_substitutes_every_placeholder(runner: Runner) -> None:
 
     assert run.returncode == 0, run.log
     [comment] = ours(runner.github, BASE, 12)
-    session_id, chat_id = run.outputs["session-id"], run.outputs["chat-id"]
-    record = marker(TAG, CommentRecord(session_id=session_id, chat_id=chat_id))
+    record = marker(TAG, CommentRecord(session_id=run.outputs["session-id"], chat_id=run.outputs["chat-id"]))
+    # Ids as plain text, escaped only where Markdown would read them (a UUID whose first group is all digits
+    # looks like the start of a list item: "12345678-..." is written "12345678\-...").
+    session_id, chat_id = markdown.text(run.outputs["session-id"]), markdown.text(run.outputs["chat-id"])
     assert comment["body"] == (
         f"{record}\nAgent on feature/search of octo-org/octo-app: running\n"
         f"[open]({run.outputs['session-url']}) session {session_id} chat {chat_id} "

@@ -406,10 +406,11 @@ class _Run:
         request = build_request(settings, self.target)
         if self.facts.closes_pull_request and not settings.dry_run:
             return self._close()
-        _log_request(reporter, settings, request)
         if settings.api_key is None:  # a dry run checks everything a real run would
+            _log_request(reporter, settings, request)
             return _finish(reporter, _key_missing(self.target, request, self.interface))
         if settings.dry_run:
+            _log_request(reporter, settings, request)
             return _finish(reporter, Outcome(state=State.DRY_RUN, target=self.target, request=request))
         self._react("eyes")
         place = self._place()
@@ -423,6 +424,7 @@ class _Run:
     # -- the session ------------------------------------------------------------------------------------------
 
     def _create(self, request: CreateSessionRequest, replaced: str | None = None) -> Outcome:
+        _log_request(self.reporter, self.settings, request)
         return _create(
             self.reporter, self.settings, self.target, request, self.seams, interface=self.interface, replaced=replaced
         )
@@ -472,6 +474,7 @@ class _Run:
         old = record.session_id
         if record.archived:
             return self._create(request, f"session {old}, archived when the pull request closed")
+        self.reporter.info(f"Session {old} is recorded in the comment: GET {self.settings.api_url}/api/sessions/{old}")
         with _client(self.reporter, self.settings, self.seams, self.interface) as client:
             try:
                 fetched = client.get_session(old)
@@ -534,11 +537,13 @@ class _Run:
         exit_code = _finish(self.reporter, outcome, comment_outputs_follow=True)
         archived_body = render_body(self.settings, self.env, outcome)
         result = self._write(lambda: write_comment(github, number, tag, archived_body, comment))
+        self._log_comment(result)
         return max(exit_code, self._comment_outputs(outcome, result))
 
     def _archive(self, session_id: str, chat_id: str) -> Outcome:
         from .recoupable_client import PatchUnsupported  # noqa: PLC0415
 
+        self.reporter.info(f"Archiving session {session_id}: PATCH {self.settings.api_url}/api/sessions/{session_id}")
         with _client(self.reporter, self.settings, self.seams, self.interface) as client:
             try:
                 patched = client.archive_session(session_id)
@@ -642,12 +647,15 @@ class _Run:
         self.progress.session = outcome
         exit_code = _finish(self.reporter, outcome, comment_outputs_follow=True)
         result = place if place is not None else self._write_session(outcome, number, known, won=won)
+        self._log_comment(result)
+        self._react("rocket")
+        return max(exit_code, self._comment_outputs(outcome, result))
+
+    def _log_comment(self, result: CommentResult) -> None:
         if result.url is None:
             self.reporter.info(result.problem or "No comment made.")
         else:
             self.reporter.info(f"Comment {result.action}: {result.url}")
-        self._react("rocket")
-        return max(exit_code, self._comment_outputs(outcome, result))
 
     def _write_session(
         self, outcome: Outcome, number: int | None, known: IssueComment | None, *, won: bool

@@ -11,8 +11,8 @@ from .context import Target
 from .recoupable_models import CreateSessionRequest, CreateSessionResponse
 
 OUTPUTS: dict[str, str] = {
-    "session-id": "Id of the created session.",
-    "chat-id": "Id of the session's first chat.",
+    "session-id": "Id of the session (created, reused or archived).",
+    "chat-id": "Id of the session's first chat (on a reuse, the one the comment records).",
     "session-url": "Link that opens the session, {app-url}/sessions/{session-id}/chats/{chat-id}.",
     "status": "Session status as the API reports it (running for a new session).",
     "lifecycle-state": "Session lifecycle state as the API reports it (provisioning for a new session).",
