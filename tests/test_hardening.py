@@ -133,6 +133,16 @@ def test_a_key_written_into_the_comment_template_is_redacted_from_the_comment(
     assert "key *** escaped *** token ***" in comment["body"]
 
 
+def test_the_command_line_redacts_every_form_of_a_secret_from_what_it_prints_and_collects() -> None:
+    stream = io.StringIO()
+    reporter = ConsoleReporter(stream, verbose=True, secrets=[f" {API_KEY} ", GITHUB_TOKEN])
+    reporter.info(f"answer: {markdown.text(API_KEY)} and {quote(GITHUB_TOKEN, safe='')}")
+    reporter.warning("\\u0072" + API_KEY[1:])
+    reporter.set_outputs({"response": json.dumps({"echo": API_KEY})})
+    assert_no_secret_form(stream.getvalue() + json.dumps(reporter.outputs), API_KEY, GITHUB_TOKEN)
+    assert "answer: *** and ***" in stream.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "value", "rule"),
     [

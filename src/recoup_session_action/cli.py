@@ -24,7 +24,7 @@ def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool) -> int:
         "comment": "update" if "pr-number" in overrides else "off",
         **overrides,
     }
-    reporter = ConsoleReporter(sys.stderr, verbose=verbose)
+    reporter = ConsoleReporter(sys.stderr, verbose=verbose, secrets=(raw["api-key"], raw["github-token"]))
     env = RunnerEnv.from_environ(os.environ)
     exit_code = run(raw, env, lambda: local_facts(".", env.server_url), reporter, interface=COMMAND_LINE)
     if as_json:

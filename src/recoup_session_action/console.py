@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
-from .text import CONTROL_CHARACTERS
+from .text import CONTROL_CHARACTERS, redact
 
 if TYPE_CHECKING:
     import re
@@ -22,7 +22,9 @@ def _visible(match: re.Match[str]) -> str:
 
 
 class ConsoleReporter:
-    def __init__(self, stream: TextIO, *, verbose: bool) -> None:
+    def __init__(self, stream: TextIO, *, verbose: bool, secrets: Iterable[str] = ()) -> None:
+        """Each of `secrets` is redacted, in every form (see `text.redact`), from all it prints or collects."""
+        self._secrets = tuple(secret.strip() for secret in secrets if secret.strip())
         self._stream = stream
         self._verbose = verbose
         self._depth = 0
@@ -52,11 +54,11 @@ class ConsoleReporter:
             self._depth -= 1
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
-        self.outputs.update(outputs)
+        self.outputs.update({name: redact(value, self._secrets) for name, value in outputs.items()})
 
     def add_summary(self, markdown: str) -> None:
         """The job summary is for runners; a terminal gets the outputs instead."""
 
     def _print(self, text: str) -> None:
-        self._stream.write(printable(text) + "\n")
+        self._stream.write(printable(redact(text, self._secrets)) + "\n")
         self._stream.flush()
