@@ -800,3 +800,58 @@ def test_a_ca_or_proxy_that_cannot_work_is_one_line_naming_the_variable(
     assert "Traceback" not in run.log
     assert recoupable.requests == []
     assert run.outputs["outcome"] == "failed"
+
+
+GITHUB_BOMB_PROBE = """
+import gzip, json, resource, socket, sys, threading, zlib
+from recoup_session_action.errors import GitHubError
+from recoup_session_action.github_api import GitHubAccess
+from recoup_session_action.github_client import GitHubRepo
+
+resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+zeros = bytes(1024 * 1024)
+bomb = gzip.compress(b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush())
+answers = [(b"[]", "identity"), (bomb, "gzip, gzip")]
+listener = socket.create_server(("127.0.0.1", 0))
+
+def serve():
+    for body, encoding in answers:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            head = (
+                "HTTP/1.1 200 OK\\r\\nContent-Type: application/json; charset=utf-8\\r\\n"
+                f"Content-Encoding: {encoding}\\r\\nContent-Length: {len(body)}\\r\\nConnection: close\\r\\n\\r\\n"
+            )
+            connection.sendall(head.encode() + body)
+
+threading.Thread(target=serve, daemon=True).start()
+url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+access = GitHubAccess(api_url=url, token="t0k", full_name="acme/app", timeout_seconds=20)
+
+def peak_after():
+    try:
+        outcome = str(len(GitHubRepo(access).comments(42)))
+    except GitHubError as error:
+        outcome = str(error)
+    except MemoryError:
+        outcome = "MemoryError"
+    return outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+normal, normal_peak = peak_after()
+bombed, bomb_peak = peak_after()
+print(json.dumps({"bomb_bytes": len(bomb), "normal": normal, "normal_peak_mib": normal_peak,
+                  "bomb": bombed, "bomb_peak_mib": bomb_peak}))
+"""
+
+
+def test_a_gzip_bomb_from_github_is_refused_with_peak_memory_near_normal() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", GITHUB_BOMB_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+    measured = json.loads(probe.stdout)
+    assert measured["normal"] == "0"
+    assert "answered with more than 32 MiB once decoded; stopped reading it" in measured["bomb"], measured
+    assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 48, measured

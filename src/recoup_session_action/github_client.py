@@ -6,7 +6,7 @@ without a comment never pay for PyGithub's import.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from pydantic import ValidationError
 
 from . import USER_AGENT
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
 T = TypeVar("T")
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+"""The most an answer from GitHub may take once decoded (a page of 100 comments of 65,536 characters is 26 MiB)."""
 MAX_MESSAGE_LENGTH = 300
 
 
@@ -154,6 +157,11 @@ class GitHubRepo:
                 return operation()
         except DeadlineExceeded:
             raise GitHubError(self._timed_out()) from None
+        except AnswerTooLarge:
+            raise GitHubError(
+                f"GitHub at {self._api_url} answered with more than {MAX_ANSWER_BYTES // 2**20} MiB once decoded; "
+                "stopped reading it"
+            ) from None
         except GithubException as error:
             kind = GitHubGone if error.status == 404 else GitHubError
             raise kind(self._redact(_describe(error))) from None
@@ -237,3 +245,63 @@ def _describe(error: GithubException) -> str:
     if error.status in {403, 404}:
         return f"{text}; {GITHUB_PERMISSION_FIX}"
     return text
+
+
+class AnswerTooLarge(Exception):
+    """An answer from GitHub that would take more than MAX_ANSWER_BYTES once decoded."""
+
+
+class _BoundedBody:
+    """A urllib3 response whose decoded body stops at MAX_ANSWER_BYTES: requests reads it through `stream`, and
+    urllib3 decodes each chunk under a length limit, so no compressed answer can expand past the cap in memory."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+        size = 0
+        for chunk in self._raw.stream(amt, decode_content=decode_content):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                self._raw.close()
+                raise AnswerTooLarge
+            yield chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class _BoundedAdapter(requests.adapters.HTTPAdapter):
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = super().build_response(req, resp)
+        response.raw = _BoundedBody(response.raw)
+        return response
+
+
+def _bounded(session: requests.Session, adapter: requests.adapters.HTTPAdapter, prefix: str) -> None:
+    """Mount, in place of PyGithub's adapter, one that bounds every answer (same retries and pool)."""
+    bounded = _BoundedAdapter(
+        max_retries=adapter.max_retries,
+        pool_connections=adapter._pool_connections,
+        pool_maxsize=adapter._pool_maxsize,
+    )
+    session.mount(prefix, bounded)
+
+
+class _BoundedHTTPS(HTTPSRequestsConnectionClass):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _bounded(self.session, self.adapter, "https://")
+
+
+class _BoundedHTTP(HTTPRequestsConnectionClass):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _bounded(self.session, self.adapter, "http://")
+
+
+# PyGithub's own hook for the classes that make its connections (this process talks to one GitHub only). The hook,
+# made for tests, also stops PyGithub from keeping its connection between requests: turn that back on, or every
+# request would open a new connection (tests/test_action.py counts them).
+Requester.injectConnectionClasses(_BoundedHTTP, _BoundedHTTPS)
+Requester._Requester__persist = True  # type: ignore[attr-defined]
