@@ -155,7 +155,11 @@ def _runner_env(folder: Path, event_path: str, api_url: str, github_api_url: str
     output, summary = folder / "set_output", folder / "step_summary"
     output.touch()
     summary.touch()
+    # The image sets PYTHONDONTWRITEBYTECODE: a run there can never reuse bytecode an earlier run compiled, so
+    # neither may the runs measured there (the warm-up run would otherwise hide every module left uncompiled).
+    inherited = {name: os.environ[name] for name in ("PYTHONDONTWRITEBYTECODE",) if name in os.environ}
     return {
+        **inherited,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(folder),
         "CI": "true",
@@ -242,7 +246,7 @@ def installed_runtime_bytes() -> dict[str, int]:
 def image(runs: int) -> dict[str, Any]:
     """The image's runtime layer, and the wall times measured again inside it and inside its fully compiled copy
     (this script run there with `--inside-image`, the benchmarks folder mounted, the stand-ins on the container's
-    loopback). The two images take turns, half the runs at a time, so that drift on the machine hits both."""
+    loopback). The two images take turns (A B B A), half the runs at a time, so that drift on the machine hits both."""
     tag = f"recoup-session-action:bench-{uuid.uuid4().hex[:8]}"
     compiled_tag = f"{tag}-stdlib"
     try:
@@ -255,9 +259,8 @@ def image(runs: int) -> dict[str, Any]:
         if compiled.returncode != 0:
             raise SystemExit(f"building the fully compiled copy failed:\n{compiled.stderr[-2000:]}")
         turns: dict[str, list[dict[str, Any]]] = {tag: [], compiled_tag: []}
-        for _ in range(2):
-            for image_tag, measured in turns.items():
-                measured.append(_inside(image_tag, (runs + 1) // 2))
+        for image_tag in (tag, compiled_tag, compiled_tag, tag):  # ABBA: a steady drift hits both alike
+            turns[image_tag].append(_inside(image_tag, (runs + 1) // 2))
     finally:
         for image_tag in (compiled_tag, tag):
             _tools("rmi", image_tag)
