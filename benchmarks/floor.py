@@ -1,11 +1,13 @@
 """The floor of each benchmarked path: the same work with the standard library only.
 
-It reads the event file, makes the same HTTP requests as the action (none for a dry run; the session POST;
-for the update path also one page of comments and one PATCH, over one kept-alive connection per host) and
-writes the outputs file. Usage: python floor.py dry-run|comment-off|update (configured by the same
-INPUT_* and GITHUB_* variables as the action).
+It reads the event file, makes the same HTTP requests as the action (none for a dry run; the session POST with
+comment off; on the update path, a pull request whose comment records a running session: one page of comments,
+the session GET and the comment PATCH, over one kept-alive connection per host) and writes the outputs file.
+Usage: python floor.py dry-run|comment-off|update (configured by the same INPUT_* and GITHUB_* variables as the
+action).
 """
 
+import base64
 import http.client
 import json
 import os
@@ -13,7 +15,7 @@ import sys
 import uuid
 from urllib.parse import urlsplit
 
-MARKER = "<!-- recoup-session-action:recoup-session -->"
+MARKER = "<!-- recoup-session-action:recoup-session "
 
 
 def connect(url: str) -> tuple[http.client.HTTPConnection, str]:
@@ -44,7 +46,7 @@ def main(mode: str) -> None:
         "sandboxType": "vercel",
     }
     outputs = {"repository": head["repo"]["full_name"], "branch": head["ref"]}
-    if mode != "dry-run":
+    if mode == "comment-off":
         api, prefix = connect(env["INPUT_API-URL"])
         created = request(api, "POST", f"{prefix}/api/sessions", body, {"x-api-key": env["INPUT_API-KEY"]})
         assert isinstance(created, dict)
@@ -55,9 +57,17 @@ def main(mode: str) -> None:
         issue = f"{prefix}/repos/{env['GITHUB_REPOSITORY']}/issues/{pull['number']}"
         comments = request(github, "GET", f"{issue}/comments?per_page=100", None, auth)
         assert isinstance(comments, list)
-        ours = [comment for comment in comments if MARKER in comment["body"]][-1]
+        ours = [comment for comment in comments if comment["body"].startswith(MARKER)][-1]
+        record = ours["body"].removeprefix(MARKER).split(" ", 1)[0]
+        session_id = json.loads(base64.urlsafe_b64decode(record))["s"]
+        api, api_prefix = connect(env["INPUT_API-URL"])
+        session = request(
+            api, "GET", f"{api_prefix}/api/sessions/{session_id}", None, {"x-api-key": env["INPUT_API-KEY"]}
+        )
+        assert isinstance(session, dict)
+        outputs["session-id"] = session_id
         comment_path = f"{prefix}/repos/{env['GITHUB_REPOSITORY']}/issues/comments/{ours['id']}"
-        request(github, "PATCH", comment_path, {"body": f"{MARKER}\n{outputs}"}, auth)
+        request(github, "PATCH", comment_path, {"body": f"{MARKER}{record} -->\n{outputs}"}, auth)
     with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as file:
         for name, value in outputs.items():
             delimiter = f"ghadelimiter_{uuid.uuid4()}"

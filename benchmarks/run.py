@@ -209,7 +209,8 @@ def _traffic(
 
 def _template(path: str) -> str:
     without_query = path.split("?", maxsplit=1)[0]
-    return re.sub(r"/\d+(?=/|$)", "/{n}", without_query.replace(f"/{OWNER}/{REPO}/", "/{owner}/{repo}/"))
+    generic = re.sub(r"/api/sessions/[^/]+", "/api/sessions/{id}", without_query)
+    return re.sub(r"/\d+(?=/|$)", "/{n}", generic.replace(f"/{OWNER}/{REPO}/", "/{owner}/{repo}/"))
 
 
 def import_time() -> dict[str, Any]:

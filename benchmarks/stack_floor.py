@@ -6,14 +6,17 @@ pays, so the gap between it and the action is the action's own cost. Usage: pyth
 dry-run|comment-off|update (configured by the same INPUT_* and GITHUB_* variables as the action).
 """
 
+import base64
+import json
 import os
 import ssl
 import sys
 import uuid
+from typing import Any
 
 from pydantic import BaseModel
 
-MARKER = "<!-- recoup-session-action:recoup-session -->"
+MARKER = "<!-- recoup-session-action:recoup-session "
 
 
 class Repository(BaseModel):
@@ -37,19 +40,20 @@ class Event(BaseModel):
     pull_request: PullRequest
 
 
-def create_session(body: dict[str, str]) -> str:
+def recoupable(method: str, path: str, body: dict[str, str] | None = None) -> dict[str, Any]:
     import httpx  # noqa: PLC0415 (as in the action: no HTTP client for a dry run)
 
     env = os.environ
     # The stand-ins speak plain http, so, as in the action, no CA bundle is loaded for a handshake never made.
     with httpx.Client(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)) as client:
         headers = {"x-api-key": env["INPUT_API-KEY"]}
-        answer = client.post(f"{env['INPUT_API-URL']}/api/sessions", json=body, headers=headers)
-    session_id: str = answer.json()["session"]["id"]
-    return session_id
+        answer = client.request(method, f"{env['INPUT_API-URL']}{path}", json=body, headers=headers)
+    data: dict[str, Any] = answer.json()
+    return data
 
 
-def update_comment(number: int, text: str) -> None:
+def reuse_session(number: int, outputs: dict[str, str]) -> None:
+    """The comment's recorded session, read back (GET) and linked again: the update path of `session: reuse`."""
     from github import Auth, Github  # noqa: PLC0415 (as in the action: PyGithub only when commenting)
 
     env = os.environ
@@ -61,9 +65,12 @@ def update_comment(number: int, text: str) -> None:
         seconds_between_writes=None,
         lazy=True,
     )
-    issue = github.get_repo(env["GITHUB_REPOSITORY"], lazy=True).get_issue(number)
-    ours = [comment for comment in issue.get_comments() if MARKER in comment.body][-1]
-    ours.edit(f"{MARKER}\n{text}")
+    issue = github.get_repo(env["GITHUB_REPOSITORY"]).get_issue(number)
+    ours = [comment for comment in issue.get_comments() if comment.body.startswith(MARKER)][-1]
+    record = ours.body.removeprefix(MARKER).split(" ", 1)[0]
+    session_id = json.loads(base64.urlsafe_b64decode(record))["s"]
+    outputs["session-id"] = recoupable("GET", f"/api/sessions/{session_id}")["session"]["id"]
+    ours.edit(f"{MARKER}{record} -->\n{outputs}")
 
 
 def main(mode: str) -> None:
@@ -79,10 +86,10 @@ def main(mode: str) -> None:
         "sandboxType": "vercel",
     }
     outputs = {"repository": head.repo.full_name, "branch": head.ref}
-    if mode != "dry-run":
-        outputs["session-id"] = create_session(body)
+    if mode == "comment-off":
+        outputs["session-id"] = recoupable("POST", "/api/sessions", body)["session"]["id"]
     if mode == "update":
-        update_comment(pull.number, str(outputs))
+        reuse_session(pull.number, outputs)
     with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as file:
         for name, value in outputs.items():
             delimiter = f"ghadelimiter_{uuid.uuid4()}"
