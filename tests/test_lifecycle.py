@@ -16,7 +16,7 @@ import pytest
 
 from recoup_session_action.comment_record import CLAIM, CommentRecord, marker, read_record
 from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
-from recoup_session_action.standins.loopback import Fault
+from recoup_session_action.standins.loopback import Answer, Fault, RecordedRequest, json_answer
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 from recoup_session_action.sticky import stale_after
 
@@ -478,3 +478,40 @@ def test_a_token_that_may_not_react_warns_and_never_fails(
     assert len(warnings) == 2
     assert all("Could not react" in line and "403" in line for line in warnings)
     assert github.reactions == []
+
+
+class BrokenPollStandIn(GitHubStandIn):
+    """GitHub answers 500 to every read of one comment (the poll of another run's claim)."""
+
+    def answer(self, request: RecordedRequest) -> Answer:
+        if request.method == "GET" and "/issues/comments/" in request.path:
+            return json_answer(500, {"message": "Server Error"})
+        return super().answer(request)
+
+
+def test_github_failing_while_following_another_runs_claim_fails_without_a_second_post(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
+) -> None:
+    github = github_standin(kind=BrokenPollStandIn)
+    runner = Runner(action_runner, recoupable, github)
+    github.add_pull(
+        *split(BASE), 12, title="Search", head_ref="feature/search", head_sha=SEARCH_SHA, head_full_name=BASE
+    )
+    claim = github.add_comment(*split(BASE), 12, f"{marker(TAG, CLAIM)}\nStarting", login=BOT, user_type="Bot")
+
+    run = _opened(runner)
+
+    assert run.returncode == 1
+    assert run.outputs["outcome"] == "failed"
+    assert f"Could not follow comment {claim}, which another run claimed" in run.outputs["error"]
+    assert recoupable.requests == []  # no POST: the other run is the one creating the session
+
+
+def test_a_dry_run_on_close_says_what_it_would_do_and_sends_nothing(runner: Runner) -> None:
+    closed = _closed(runner, merged=True, **{"dry-run": "true"})
+
+    assert closed.returncode == 0, closed.log
+    assert closed.outputs["outcome"] == "dry-run"
+    assert "a real run would archive the session its comment records" in closed.summary
+    assert runner.recoupable.requests == []
+    assert runner.github.requests == []

@@ -14,7 +14,7 @@ from recoup_session_action.commands import Command, parse_command_comment
 from recoup_session_action.comment import write_comment
 from recoup_session_action.comment_record import CLAIM, CommentRecord, has_marker, marker, read_record
 from recoup_session_action.context import EventFacts
-from recoup_session_action.errors import GitHubGone
+from recoup_session_action.errors import GitHubError, GitHubGone
 from recoup_session_action.github_api import IssueComment
 from recoup_session_action.inputs import parse_settings
 from recoup_session_action.sticky import (
@@ -330,3 +330,19 @@ def test_an_empty_command_input_is_not_an_unset_one() -> None:
     assert parse_settings({"command": ""}).command == ""
     assert parse_settings({}).command == "/recoup"
     assert parse_command_comment(EventFacts(event_name="pull_request"), parse_settings({})) is None
+
+
+def test_a_github_failure_while_waiting_is_raised_and_names_the_claim_followed() -> None:
+    github = FakeGitHub()
+    github.add(comment(1, CLAIM))
+
+    def broken(comment_id: int) -> IssueComment:
+        raise GitHubError("GitHub answered 500: Server Error")
+
+    github.get_comment = broken  # type: ignore[method-assign]
+    run = settler(github)
+
+    with pytest.raises(GitHubError):
+        run.settle()
+    assert run.followed is not None
+    assert run.followed.id == 1

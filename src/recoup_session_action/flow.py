@@ -404,7 +404,11 @@ class _Run:
             self.settings = self.settings.model_copy(update={"title": self.command.title})
         settings, reporter = self.settings, self.reporter
         request = build_request(settings, self.target)
-        if self.facts.closes_pull_request and not settings.dry_run:
+        if self.facts.closes_pull_request and settings.dry_run:
+            what = "archive" if settings.on_close is OnClose.ARCHIVE else "note the close on"
+            message = f"The pull request closed: a real run would {what} the session its comment records."
+            return _finish(reporter, Outcome(state=State.DRY_RUN, message=message, target=self.target))
+        if self.facts.closes_pull_request:
             return self._close()
         if settings.api_key is None:  # a dry run checks everything a real run would
             _log_request(reporter, settings, request)
@@ -447,6 +451,13 @@ class _Run:
         try:
             settled = settler.settle()
         except GitHubError as error:
+            if settler.followed is not None:  # another run is creating the session: a POST here would be a second
+                message = (
+                    f"Could not follow comment {settler.followed.id}, which another run claimed to create the "
+                    f"session: {error}; run this again"
+                )
+                failed = Outcome(state=State.FAILED, message=message, target=self.target, request=request)
+                return _finish(self.reporter, failed)
             return self._report(self._create(request), self._comment_failed(str(error)))
         if isinstance(settled, Won | Adopted):
             outcome = self._create(request)

@@ -190,6 +190,8 @@ class Settler:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     log: Callable[[str], None] = lambda _: None
+    followed: IssueComment | None = None
+    """Another run's claim this run waited on: if GitHub fails now, creating a session here would make a second."""
 
     def settle(self) -> Settled:
         mine: IssueComment | None = None
@@ -235,6 +237,7 @@ class Settler:
     def _wait(self, comment: IssueComment) -> IssueComment | GaveUp | WinnerFailed | None:
         """Poll the winner's comment until it records a session, fails, goes stale, or is gone (None: look again)."""
         self.log(f"Comment {comment.id} is another run's claim: waiting for it to record a session.")
+        self.followed = comment
         deadline = self.clock() + self.wait_seconds
         current = comment
         while True:
