@@ -4,6 +4,7 @@ runs the same logic end to end against the GitHub stand-in over HTTP with PyGith
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,7 +76,9 @@ class World:
 
 
 @pytest.fixture
-def world() -> World:
+def world(monkeypatch: pytest.MonkeyPatch) -> World:
+    # The environment a runner gives the step, not this machine's (its CA and proxy variables included).
+    monkeypatch.setattr(os, "environ", {"PATH": os.environ.get("PATH", ""), "HOME": "/nonexistent"})
     return World(RecoupableStandIn(), FakeGitHub())
 
 

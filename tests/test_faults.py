@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import select
 import socket
-import socketserver
 import ssl
 import subprocess
 import threading
@@ -25,6 +23,7 @@ import pytest
 
 from recoup_session_action.recoupable_client import _verification
 from recoup_session_action.standins.github import GitHubStandIn
+from recoup_session_action.standins.proxy import ConnectProxy
 from recoup_session_action.standins.recoupable import Fault, RecoupableStandIn
 
 from .conftest import (
@@ -501,66 +500,17 @@ def test_tls_without_the_ca_fails_clearly_and_is_never_unverified(
     assert "gave up after 1 attempt (max-retries: 0)" in run.outputs["error"]
 
 
-class _ConnectProxy(socketserver.ThreadingTCPServer):
-    """A minimal HTTP CONNECT proxy on 127.0.0.1 that records the targets it tunnels to."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ConnectHandler)
-        self.targets: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _ConnectHandler(socketserver.StreamRequestHandler):
-    server: _ConnectProxy
-
-    def handle(self) -> None:
-        request_line = self.rfile.readline().decode("latin-1").split()
-        while self.rfile.readline() not in {b"\r\n", b"\n", b""}:
-            pass
-        if len(request_line) < 2 or request_line[0] != "CONNECT":
-            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-            return
-        self.server.targets.append(request_line[1])
-        host, _, port = request_line[1].rpartition(":")
-        with socket.create_connection((host, int(port)), timeout=10) as upstream:
-            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            self.wfile.flush()
-            _pipe(self.connection, upstream)
-
-
-def _pipe(client: socket.socket, upstream: socket.socket) -> None:
-    sockets = [client, upstream]
-    while True:
-        readable, _, _ = select.select(sockets, [], [], 10)
-        if not readable:
-            return
-        for source in readable:
-            data = source.recv(65536)
-            if not data:
-                return
-            (upstream if source is client else client).sendall(data)
+_ConnectProxy = ConnectProxy  # the name test_hardening imports
 
 
 @pytest.fixture
-def proxy() -> Iterator[_ConnectProxy]:
-    server = _ConnectProxy()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+def proxy() -> Iterator[ConnectProxy]:
+    with ConnectProxy() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_https_proxy_is_used_and_no_proxy_bypasses_it(
-    action_in_process: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path], proxy: _ConnectProxy
+    action_in_process: RunAction, tls_api: RecoupableStandIn, certificate: tuple[Path, Path], proxy: ConnectProxy
 ) -> None:
     env = {"SSL_CERT_FILE": str(certificate[0]), "HTTPS_PROXY": proxy.url}
     run = run_pr(action_in_process, tls_api.url, env=env)

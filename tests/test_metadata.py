@@ -89,6 +89,17 @@ def test_each_example_workflow_is_in_the_readme(path: Path) -> None:
     assert path.read_text(encoding="utf-8").rstrip("\n") in README
 
 
+def test_ci_runs_the_readmes_commands_and_its_integration_job_comments() -> None:
+    section = README.split("\n## Try it locally, run the tests\n", 1)[1].split("\n## ", 1)[0]
+    commands = section.split("```sh\n", 1)[1].split("```", 1)[0].strip()
+    ci = yaml_file(ROOT / ".github" / "workflows" / "ci.yml")
+    assert commands in [step.get("run", "").strip() for step in ci["jobs"]["test"]["steps"]]
+    [action] = [step for step in ci["jobs"]["integration"]["steps"] if step.get("uses", "").startswith("./")]
+    assert action["with"]["comment"] == "update"
+    assert {"github-token", "pr-number"} <= action["with"].keys()
+    assert {"SSL_CERT_FILE", "HTTPS_PROXY"} <= action["env"].keys()
+
+
 def test_versions_agree() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["version"] == __version__
