@@ -450,6 +450,25 @@ def test_the_comment_step_has_one_budget_and_a_github_timeout_says_so(
     assert "could not reach" not in warning
 
 
+def test_a_github_that_never_answers_is_reported_as_a_timeout_not_as_unreachable(
+    action_runner: RunAction, recoupable: RecoupableStandIn, dribbler_factory: Callable[..., Dribbler]
+) -> None:
+    github = dribbler_factory(b"", b" ", pause=60)  # accepts, reads the request, says nothing
+    started = time.monotonic()
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs={**inputs(recoupable.url, **{"timeout-seconds": "2"}), "comment": "update", "github-token": "t0k"},
+        env={"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "acme/app"},
+        timeout=30,
+    )
+    assert time.monotonic() - started < 6
+    assert run.returncode == 0, run.log
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert f"timed out: GitHub at {github.url} did not finish within timeout-seconds: 2" in warning
+    assert "could not reach" not in warning
+
+
 # -- answers bounded in memory and time ----------------------------------------------------------------------------
 
 CREATED_BODY = b'{"session":{"id":"s-1","status":"running"},"chat":{"id":"c-1"}}'
