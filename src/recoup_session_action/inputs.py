@@ -85,7 +85,8 @@ INPUT_SPECS: tuple[InputSpec, ...] = (
     InputSpec(
         "branch",
         "",
-        "Branch for the session. Empty means from the event (for a pull request, its head branch).",
+        "Branch for the session (refs/heads/ is dropped, so github.ref works). "
+        "Empty means from the event (for a pull request, its head branch).",
         "branch (default: from the event, or the current branch)",
     ),
     InputSpec(
