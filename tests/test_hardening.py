@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from recoup_session_action import markdown
@@ -31,7 +32,7 @@ from recoup_session_action.console import ConsoleReporter
 from recoup_session_action.context import EventFacts, RunnerEnv, Target
 from recoup_session_action.deadline import Cancelled
 from recoup_session_action.errors import InputError
-from recoup_session_action.flow import run
+from recoup_session_action.flow import Seams, run
 from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
 from recoup_session_action.inputs import parse_settings
 from recoup_session_action.outcome import Outcome, State, session_url
@@ -726,7 +727,7 @@ def test_a_cancellation_before_the_request_says_no_session_was_created() -> None
     exit_code = run({"api-key": API_KEY}, RunnerEnv(), cancelled_while_reading_the_event, reporter)
     assert exit_code == 143
     assert reporter.outputs["outcome"] == "failed"
-    assert reporter.outputs["error"] == "Cancelled (SIGTERM) before the request was sent; no session was created."
+    assert reporter.outputs["error"] == "Cancelled (SIGTERM) before a session was requested; no session was created."
 
 
 # -- the networks of self-hosted runners and GitHub Enterprise Server -----------------------------------------------
@@ -874,3 +875,24 @@ def test_a_gzip_bomb_from_github_is_refused_with_peak_memory_near_normal() -> No
     assert measured["normal"] == "0"
     assert "answered with more than 32 MiB once decoded; stopped reading it" in measured["bomb"], measured
     assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 48, measured
+
+
+def test_a_cancellation_after_the_post_never_says_no_session_was_created() -> None:
+    """Cancelled while the outcome of a POST is being reported (outside the POST itself, which reports its own)."""
+
+    class CancelledWhileReporting(ConsoleReporter):
+        def set_outputs(self, outputs: Mapping[str, str]) -> None:
+            if not self.outputs:
+                self.outputs["interrupted"] = "yes"
+                raise Cancelled("SIGTERM", 143)
+            super().set_outputs(outputs)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(504, text="<html>Gateway Timeout</html>")  # the outcome is unknown
+
+    reporter = CancelledWhileReporting(io.StringIO(), verbose=False)
+    raw = {"api-key": API_KEY, "repository": "acme/app", "branch": "main", "comment": "off"}
+    seams = Seams(recoupable_transport=httpx.MockTransport(answer))
+    exit_code = run(raw, RunnerEnv(), lambda: EventFacts(event_name="workflow_dispatch"), reporter, seams)
+    assert exit_code == 143
+    assert reporter.outputs["error"] == "Cancelled (SIGTERM) after a session was requested; a session may exist."

@@ -97,8 +97,7 @@ def run(
         if progress.session is not None:
             _cancelled_with_a_session(reporter, progress.session, cancelled)
         else:
-            message = f"Cancelled ({cancelled.signal_name}) before the request was sent; no session was created."
-            _finish(reporter, Outcome(state=State.FAILED, message=message))
+            _finish(reporter, _cancelled_without_a_session(cancelled, requested=progress.requested))
         return cancelled.exit_code
     except Exception as error:  # a bug must still end in one line, outputs and a summary
         first_line = str(error).splitlines()[0] if str(error) else ""
@@ -115,6 +114,18 @@ class _Progress:
     """What the run has done so far, for the handlers of the unexpected: the session it has, once it has one."""
 
     session: Outcome | None = None
+    requested: bool = False
+    """Whether a POST has been started: from then on, a cancellation may have left a session behind."""
+
+
+def _cancelled_without_a_session(cancelled: Cancelled, *, requested: bool) -> Outcome:
+    """A cancellation outside the POST (which reports its own): before it, nothing exists; after it (while the
+    outcome was being reported), what was reported stands, and this says what may exist."""
+    if requested:
+        message = f"Cancelled ({cancelled.signal_name}) after a session was requested; a session may exist."
+        return Outcome(state=State.FAILED, message=message, outcome_unknown=True)
+    message = f"Cancelled ({cancelled.signal_name}) before a session was requested; no session was created."
+    return Outcome(state=State.FAILED, message=message)
 
 
 def _session_named(outcome: Outcome) -> str:
@@ -429,6 +440,7 @@ class _Run:
 
     def _create(self, request: CreateSessionRequest, replaced: str | None = None) -> Outcome:
         _log_request(self.reporter, self.settings, request)
+        self.progress.requested = True
         return _create(
             self.reporter, self.settings, self.target, request, self.seams, interface=self.interface, replaced=replaced
         )
