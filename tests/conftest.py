@@ -142,6 +142,16 @@ def github(github_standin: GitHubFactory) -> GitHubStandIn:
     return github_standin()
 
 
+def git_checkout(tmp_path: Path, remote: str, branch: str = "topic/cli") -> Path:
+    """A git checkout in `tmp_path` on `branch`, whose `origin` remote is `remote`."""
+    needs_command("git")
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    for args in (["init", "-q", "-b", branch], ["remote", "add", "origin", remote]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True)
+    return repo
+
+
 @dataclass(frozen=True)
 class RunnerFolders:
     """The files and environment a runner lays out for one step."""
@@ -201,9 +211,12 @@ def runner_folders(
     return RunnerFolders(environ, workspace, output_file, summary_file)
 
 
-@pytest.fixture
-def action_runner(tmp_path: Path) -> RunAction:
-    """Runs the console script as a subprocess, exactly as the runner starts the image's entry point."""
+Execute = Callable[[RunnerFolders, tuple[str, ...], float], tuple[int, str, str]]
+
+
+def _runner(tmp_path: Path, execute: Execute) -> RunAction:
+    """A `RunAction` that lays out the runner's folders for each run and has `execute` run the console script
+    there (with `args` and a `timeout`), returning its exit code, stdout and stderr."""
 
     def run(
         *,
@@ -215,6 +228,16 @@ def action_runner(tmp_path: Path) -> RunAction:
         timeout: float = 60,
     ) -> ActionRun:
         folders = runner_folders(tmp_path, event_name, event, inputs, env)
+        return folders.result(*execute(folders, args, timeout))
+
+    return run
+
+
+@pytest.fixture
+def action_runner(tmp_path: Path) -> RunAction:
+    """Runs the console script as a subprocess, exactly as the runner starts the image's entry point."""
+
+    def execute(folders: RunnerFolders, args: tuple[str, ...], timeout: float) -> tuple[int, str, str]:
         completed = subprocess.run(
             [CONSOLE_SCRIPT, *args],
             env=folders.environ,
@@ -224,34 +247,27 @@ def action_runner(tmp_path: Path) -> RunAction:
             timeout=timeout,
             check=False,
         )
-        return folders.result(completed.returncode, completed.stdout, completed.stderr)
+        return completed.returncode, completed.stdout, completed.stderr
 
-    return run
+    return _runner(tmp_path, execute)
 
 
 @pytest.fixture
 def action_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunAction:
     """The same run as `action_runner`, with the same environment, folders and entry point, but in this process:
     no interpreter start, so it is fast enough for the many runs that test decisions rather than the runner's
-    contract (which `action_runner` keeps proving)."""
+    contract (which `action_runner` keeps proving). The run's own timeout-seconds bounds it."""
 
-    def run(
-        *,
-        event_name: str,
-        event: Mapping[str, Any] | bytes | None,
-        inputs: Mapping[str, str],
-        env: Mapping[str, str] | None = None,
-        args: tuple[str, ...] = (),
-    ) -> ActionRun:
-        folders = runner_folders(tmp_path, event_name, event, inputs, env)
+    def execute(folders: RunnerFolders, args: tuple[str, ...], timeout: float) -> tuple[int, str, str]:
+        del timeout
         stdout, stderr = io.StringIO(), io.StringIO()
         with keep_signal_handlers(), monkeypatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
             patch.setattr(os, "environ", folders.environ)
             patch.chdir(folders.workspace)
             returncode = entry.main(list(args))
-        return folders.result(returncode, stdout.getvalue(), stderr.getvalue())
+        return returncode, stdout.getvalue(), stderr.getvalue()
 
-    return run
+    return _runner(tmp_path, execute)
 
 
 @contextmanager

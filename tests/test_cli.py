@@ -9,16 +9,7 @@ from pathlib import Path
 
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 
-from .conftest import API_KEY, CONSOLE_SCRIPT, needs_command
-
-
-def _checkout(tmp_path: Path, remote: str, branch: str) -> Path:
-    needs_command("git")
-    repo = tmp_path / "checkout"
-    repo.mkdir()
-    for args in (["init", "-q", "-b", branch], ["remote", "add", "origin", remote]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True)
-    return repo
+from .conftest import API_KEY, CONSOLE_SCRIPT, git_checkout
 
 
 def _cli(cwd: Path, *args: str, key: str = API_KEY) -> subprocess.CompletedProcess[str]:
@@ -27,7 +18,7 @@ def _cli(cwd: Path, *args: str, key: str = API_KEY) -> subprocess.CompletedProce
 
 
 def test_cli_reads_the_checkout_and_prints_json(tmp_path: Path) -> None:
-    repo = _checkout(tmp_path, "https://x-access-token:ghp_secret@github.com/acme/tool.git", "topic/cli")
+    repo = git_checkout(tmp_path, "https://x-access-token:ghp_secret@github.com/acme/tool.git", "topic/cli")
     with RecoupableStandIn() as api:
         result = _cli(repo, "--api-url", api.url, "--json")
         [post] = api.posts
@@ -47,7 +38,7 @@ def test_cli_reads_the_checkout_and_prints_json(tmp_path: Path) -> None:
 
 
 def test_cli_prints_a_readable_result_and_flags_override(tmp_path: Path) -> None:
-    repo = _checkout(tmp_path, "git@github.com:acme/tool.git", "main")
+    repo = git_checkout(tmp_path, "git@github.com:acme/tool.git", "main")
     with RecoupableStandIn() as api:
         result = _cli(repo, "--api-url", api.url, "--branch", "release/2", "--title", "From the terminal")
         body = api.posts[0].json()

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from recoup_session_action import USER_AGENT, entry
 from recoup_session_action.inputs import INPUT_SPECS
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 
-from .conftest import API_KEY, ActionRun, RunAction, keep_signal_handlers, needs_command, pull_request_event
+from .conftest import API_KEY, ActionRun, RunAction, git_checkout, keep_signal_handlers, pull_request_event
 
 WORKFLOW_WORDS = ("${{", "secrets.", "Input '", "' input", "api-key secret")
 
@@ -55,18 +54,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
     return run
 
 
-def checkout(tmp_path: Path, remote: str, branch: str = "topic/cli") -> Path:
-    needs_command("git")
-    repo = tmp_path / "checkout"
-    repo.mkdir()
-    for args in (["init", "-q", "-b", branch], ["remote", "add", "origin", remote]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True)
-    return repo
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return checkout(tmp_path, "https://github.com/acme/tool.git")
+    return git_checkout(tmp_path, "https://github.com/acme/tool.git")
 
 
 @pytest.fixture
@@ -253,7 +243,7 @@ def test_help_offers_a_flag_for_every_input_with_its_spec_help(cli: Callable[...
 def test_a_remote_that_is_not_on_github_names_no_repository(
     cli: Callable[..., Result], tmp_path: Path, api: RecoupableStandIn, remote: str
 ) -> None:
-    repo = checkout(tmp_path, remote)
+    repo = git_checkout(tmp_path, remote)
 
     result = cli("--api-url", api.url, env={"RECOUP_API_KEY": API_KEY}, cwd=repo)
 
@@ -270,7 +260,7 @@ def test_a_remote_that_is_not_on_github_names_no_repository(
 def test_a_remote_on_the_enterprise_server_of_the_environment_is_used(
     cli: Callable[..., Result], tmp_path: Path, api: RecoupableStandIn
 ) -> None:
-    repo = checkout(tmp_path, "git@ghe.example.com:acme/tool.git")
+    repo = git_checkout(tmp_path, "git@ghe.example.com:acme/tool.git")
 
     result = cli(
         "--api-url",
@@ -291,7 +281,7 @@ def test_a_remote_on_the_enterprise_server_of_the_environment_is_used(
 def test_a_derived_clone_url_passes_the_same_check_as_the_flag(
     cli: Callable[..., Result], tmp_path: Path, api: RecoupableStandIn
 ) -> None:
-    repo = checkout(tmp_path, "ftp://github.com/acme/tool.git")
+    repo = git_checkout(tmp_path, "ftp://github.com/acme/tool.git")
 
     derived = cli("--api-url", api.url, env={"RECOUP_API_KEY": API_KEY}, cwd=repo)
     given = cli("--api-url", api.url, "--clone-url", "ftp://github.com/acme/tool.git", env={"RECOUP_API_KEY": API_KEY})
