@@ -1,8 +1,10 @@
 """Hardening against an attacker and an unlucky user (issue 11): secrets in every form, one deadline, bounded
 answers, a session never reported lost, cancellation, proxies and CAs, names and templates.
 
-End to end through the console script under a runner's environment (the `action_runner` fixture) where the
-runner matters; in process through the declared seams where only logic is tested.
+End to end through the console script's entry point with a runner's environment and files, in this process
+(`action_in_process`: the runner's contract itself is proven by the subprocess runs of test_action,
+test_untrusted_input and the container test); signals to a process started as a program; in process through the
+declared seams where only logic is tested.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def everything_written(run: ActionRun) -> str:
 
 
 def test_a_key_the_server_sends_back_in_any_encoding_reaches_no_sink(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
     json_escaped = "".join(f"\\u{ord(char):04x}" for char in API_KEY)
     fields = {
@@ -95,7 +97,7 @@ def test_a_key_the_server_sends_back_in_any_encoding_reaches_no_sink(
     github.add_pull(
         "acme", "app", 42, title="t", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
     )
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={**inputs(recoupable.url), "comment": "update", "github-token": GITHUB_TOKEN},
@@ -111,13 +113,13 @@ def test_a_key_the_server_sends_back_in_any_encoding_reaches_no_sink(
 
 
 def test_a_key_written_into_the_comment_template_is_redacted_from_the_comment(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
     github.add_pull(
         "acme", "app", 42, title="t", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
     )
     template = f"Session {{session_id}} key {API_KEY} escaped {markdown.text(API_KEY)} token {GITHUB_TOKEN}"
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={
@@ -161,9 +163,9 @@ def test_the_command_line_redacts_every_form_of_a_secret_from_what_it_prints_and
     ids=["key-newline", "key-space", "key-non-ascii", "key-del", "token-crlf", "token-zero-width"],
 )
 def test_a_secret_that_cannot_be_a_header_is_an_input_error_before_anything_is_sent(
-    action_runner: RunAction, recoupable: RecoupableStandIn, name: str, value: str, rule: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, name: str, value: str, rule: str
 ) -> None:
-    run = run_pr(action_runner, recoupable.url, {name: value})
+    run = run_pr(action_in_process, recoupable.url, {name: value})
     assert run.returncode == 1, run.log
     assert f"Input '{name}': {rule}" in error_line(run)
     assert recoupable.requests == []
@@ -218,11 +220,11 @@ INVISIBLE = "\u202e\u2066\u200b\ufeff"
 
 
 def test_invisible_and_bidirectional_characters_never_reach_the_comment_or_summary_raw(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
 ) -> None:
     branch = f"feat/\u202etxt.exe\u200b{INVISIBLE}"
     github.add_pull("acme", "app", 42, title="t", head_ref=branch, head_sha="1234abcd", head_full_name="acme/app")
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(ref=branch, title=f"Fix {INVISIBLE} it"),
         inputs={**inputs(recoupable.url), "comment": "update", "github-token": GITHUB_TOKEN},
@@ -235,16 +237,16 @@ def test_invisible_and_bidirectional_characters_never_reach_the_comment_or_summa
         assert not any(char in text for char in INVISIBLE), text
         assert "feat/U+202Etxt.exeU+200BU+202EU+2066U+200BU+FEFF" in text
 
-    dry = run_pr(action_runner, recoupable.url, {"dry-run": "true", "title": f"Fix {INVISIBLE} it"})
+    dry = run_pr(action_in_process, recoupable.url, {"dry-run": "true", "title": f"Fix {INVISIBLE} it"})
     assert dry.returncode == 0, dry.log
     assert not any(char in dry.summary for char in INVISIBLE)
     assert '"title": "Fix \\u202e\\u2066\\u200b\\ufeff it"' in dry.summary
 
 
 def test_an_event_path_that_is_a_directory_is_an_event_file_error(
-    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path
+    action_in_process: RunAction, recoupable: RecoupableStandIn, tmp_path: Path
 ) -> None:
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request", event=None, inputs=inputs(recoupable.url), env={"GITHUB_EVENT_PATH": str(tmp_path)}
     )
     assert run.returncode == 1, run.log
@@ -254,10 +256,10 @@ def test_an_event_path_that_is_a_directory_is_an_event_file_error(
 
 
 def test_an_event_nested_beyond_the_parser_is_an_event_file_error(
-    action_runner: RunAction, recoupable: RecoupableStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn
 ) -> None:
     nested = b'{"pull_request": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
-    run = action_runner(event_name="pull_request", event=nested, inputs=inputs(recoupable.url))
+    run = action_in_process(event_name="pull_request", event=nested, inputs=inputs(recoupable.url))
     assert run.returncode == 1, run.log
     assert "is nested deeper than any event GitHub sends" in error_line(run)
     assert "Unexpected" not in run.stdout
@@ -266,16 +268,16 @@ def test_an_event_nested_beyond_the_parser_is_an_event_file_error(
 
 @pytest.mark.parametrize("number", [2**31, 10**20, 0])
 def test_pull_request_numbers_outside_githubs_range_are_refused(
-    action_runner: RunAction, recoupable: RecoupableStandIn, number: int
+    action_in_process: RunAction, recoupable: RecoupableStandIn, number: int
 ) -> None:
     event = pull_request_event()
     event["pull_request"]["number"] = number
-    run = action_runner(event_name="pull_request", event=event, inputs=inputs(recoupable.url))
+    run = action_in_process(event_name="pull_request", event=event, inputs=inputs(recoupable.url))
     assert run.returncode == 1, run.log
     assert "the event file" in error_line(run)
     assert "pull_request.number" in error_line(run)
 
-    run = run_pr(action_runner, recoupable.url, {"pr-number": str(number)})
+    run = run_pr(action_in_process, recoupable.url, {"pr-number": str(number)})
     assert run.returncode == 1, run.log
     assert f"Input 'pr-number': '{number}' is not a pull request number (a whole number from 1 to 2147483647)" in (
         error_line(run)
@@ -388,11 +390,11 @@ ENDLESS_HEADERS = b"X-Slow: " + b"a" * 10_000
 
 
 def test_headers_dribbled_byte_by_byte_end_at_timeout_seconds(
-    action_runner: RunAction, dribbler_factory: Callable[..., Dribbler]
+    action_in_process: RunAction, dribbler_factory: Callable[..., Dribbler]
 ) -> None:
     server = dribbler_factory(b"HTTP/1.1 200 OK\r\n", ENDLESS_HEADERS)
     started = time.monotonic()
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs=inputs(server.url, **{"timeout-seconds": "2"}),
@@ -409,13 +411,13 @@ def test_headers_dribbled_byte_by_byte_end_at_timeout_seconds(
 
 
 def test_a_body_dribbled_byte_by_byte_ends_at_timeout_seconds_not_twice_that(
-    action_runner: RunAction, dribbler_factory: Callable[..., Dribbler]
+    action_in_process: RunAction, dribbler_factory: Callable[..., Dribbler]
 ) -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n"
     # A byte just before each read would time out: every read succeeds, and the body never ends.
     server = dribbler_factory(head, b'{"session":' + b" " * 9_000, pause=1.9)
     started = time.monotonic()
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs=inputs(server.url, **{"timeout-seconds": "2"}),
@@ -430,11 +432,11 @@ def test_a_body_dribbled_byte_by_byte_ends_at_timeout_seconds_not_twice_that(
 
 
 def test_the_comment_step_has_one_budget_and_a_github_timeout_says_so(
-    action_runner: RunAction, recoupable: RecoupableStandIn, dribbler_factory: Callable[..., Dribbler]
+    action_in_process: RunAction, recoupable: RecoupableStandIn, dribbler_factory: Callable[..., Dribbler]
 ) -> None:
     github = dribbler_factory(b"HTTP/1.1 200 OK\r\n", ENDLESS_HEADERS)
     started = time.monotonic()
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={**inputs(recoupable.url, **{"timeout-seconds": "2"}), "comment": "update", "github-token": "t0k"},
@@ -475,10 +477,10 @@ def test_a_github_that_never_answers_is_reported_as_a_timeout_not_as_unreachable
 CREATED_BODY = b'{"session":{"id":"s-1","status":"running"},"chat":{"id":"c-1"}}'
 
 
-def test_stacked_encodings_are_decoded(action_runner: RunAction, recoupable: RecoupableStandIn) -> None:
+def test_stacked_encodings_are_decoded(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     body = gzip.compress(zlib.compress(CREATED_BODY))
     recoupable.faults.append(Fault(200, body, headers={"Content-Encoding": "deflate, gzip"}))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     check_run(run)
     assert run.returncode == 0, run.log
     assert run.outputs["session-id"] == "s-1"
@@ -496,10 +498,10 @@ def test_stacked_encodings_are_decoded(action_runner: RunAction, recoupable: Rec
     ids=["not-gzip", "cut-short", "unasked", "too-many"],
 )
 def test_a_200_whose_encoding_cannot_be_decoded_probably_created_a_session(
-    action_runner: RunAction, recoupable: RecoupableStandIn, body: bytes, encoding: str, problem: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, body: bytes, encoding: str, problem: str
 ) -> None:
     recoupable.faults.append(Fault(200, body, headers={"Content-Encoding": encoding}))
-    run = run_pr(action_runner, recoupable.url)
+    run = run_pr(action_in_process, recoupable.url)
     check_run(run)
     assert run.returncode == 1
     assert f"the API answered 200 but its body could not be decoded ({problem}" in error_line(run)
@@ -597,10 +599,10 @@ def _created_session(run: ActionRun) -> tuple[str, str]:
     ids=["unset", "directory", "missing-folder", "disk-full"],
 )
 def test_outputs_that_cannot_be_written_still_name_the_created_session(
-    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, where: str, reason: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, where: str, reason: str
 ) -> None:
     path = where.format(tmp=tmp_path)
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs=inputs(recoupable.url),
@@ -619,9 +621,9 @@ def test_outputs_that_cannot_be_written_still_name_the_created_session(
 
 
 def test_a_summary_that_cannot_be_written_warns_naming_the_file_and_the_session(
-    action_runner: RunAction, recoupable: RecoupableStandIn
+    action_in_process: RunAction, recoupable: RecoupableStandIn
 ) -> None:
-    run = action_runner(
+    run = action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs=inputs(recoupable.url),
@@ -746,9 +748,9 @@ def tls_github(certificate: tuple[Path, Path]) -> Iterator[GitHubStandIn]:
 
 
 def _both_over_tls(
-    action_runner: RunAction, api: RecoupableStandIn, github: GitHubStandIn, env: dict[str, str]
+    action_in_process: RunAction, api: RecoupableStandIn, github: GitHubStandIn, env: dict[str, str]
 ) -> ActionRun:
-    return action_runner(
+    return action_in_process(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={**inputs(api.url), "comment": "update", "github-token": GITHUB_TOKEN},
@@ -758,7 +760,7 @@ def _both_over_tls(
 
 @pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"])
 def test_one_ca_policy_for_both_apis_whichever_variable_names_the_ca(
-    action_runner: RunAction,
+    action_in_process: RunAction,
     tls_api: RecoupableStandIn,
     tls_github: GitHubStandIn,
     certificate: tuple[Path, Path],
@@ -766,7 +768,7 @@ def test_one_ca_policy_for_both_apis_whichever_variable_names_the_ca(
 ) -> None:
     assert tls_github.api_url.startswith("https://")
     ca = str(certificate[0].parent) if variable == "SSL_CERT_DIR" else str(certificate[0])
-    run = _both_over_tls(action_runner, tls_api, tls_github, {variable: ca})
+    run = _both_over_tls(action_in_process, tls_api, tls_github, {variable: ca})
     check_run(run)
     assert run.returncode == 0, run.log
     assert "::warning" not in run.stdout, run.stdout
@@ -776,20 +778,20 @@ def test_one_ca_policy_for_both_apis_whichever_variable_names_the_ca(
 
 
 def test_one_proxy_for_both_apis_and_no_proxy_bypasses_it_for_both(
-    action_runner: RunAction,
+    action_in_process: RunAction,
     tls_api: RecoupableStandIn,
     tls_github: GitHubStandIn,
     certificate: tuple[Path, Path],
     proxy: _ConnectProxy,
 ) -> None:
     env = {"SSL_CERT_FILE": str(certificate[0]), "HTTPS_PROXY": proxy.url}
-    run = _both_over_tls(action_runner, tls_api, tls_github, env)
+    run = _both_over_tls(action_in_process, tls_api, tls_github, env)
     check_run(run)
     assert run.returncode == 0, run.log
     tunnels = list(proxy.targets)
     assert set(tunnels) == {tls_api.url.removeprefix("https://"), tls_github.url.removeprefix("https://")}
 
-    run = _both_over_tls(action_runner, tls_api, tls_github, {**env, "NO_PROXY": "localhost,127.0.0.1"})
+    run = _both_over_tls(action_in_process, tls_api, tls_github, {**env, "NO_PROXY": "localhost,127.0.0.1"})
     check_run(run)
     assert run.returncode == 0, run.log
     assert proxy.targets == tunnels  # neither API went through the proxy this time
@@ -809,11 +811,13 @@ def test_one_proxy_for_both_apis_and_no_proxy_bypasses_it_for_both(
     ids=["missing-file", "missing-bundle", "not-pem", "dir-is-a-file", "socks", "ftp"],
 )
 def test_a_ca_or_proxy_that_cannot_work_is_one_line_naming_the_variable(
-    action_runner: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, env: dict[str, str], message: str
+    action_in_process: RunAction, recoupable: RecoupableStandIn, tmp_path: Path, env: dict[str, str], message: str
 ) -> None:
     (tmp_path / "garbage.pem").write_text("not a certificate\n", encoding="utf-8")
     env = {name: value.format(tmp=tmp_path) for name, value in env.items()}
-    run = action_runner(event_name="pull_request", event=pull_request_event(), inputs=inputs(recoupable.url), env=env)
+    run = action_in_process(
+        event_name="pull_request", event=pull_request_event(), inputs=inputs(recoupable.url), env=env
+    )
     check_run(run)
     assert run.returncode == 1, run.log
     assert message.format(tmp=tmp_path) in error_line(run)

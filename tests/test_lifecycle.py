@@ -30,11 +30,17 @@ ENVELOPE = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def runner(action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
+def runner(action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
+    """Runs in this process; the tests of runs racing each other start them as programs (`_concurrent`)."""
     github.add_pull(
         *split(BASE), 12, title="Add search", head_ref="feature/search", head_sha=SEARCH_SHA, head_full_name=BASE
     )
-    return Runner(action_runner, recoupable, github)
+    return Runner(action_in_process, recoupable, github)
+
+
+def _concurrent(action_runner: RunAction, runner: Runner) -> Runner:
+    """The same stand-ins, with runs started as programs, so that several can run at once."""
+    return Runner(action_runner, runner.recoupable, runner.github)
 
 
 def _opened(runner: Runner, **inputs: str) -> ActionRun:
@@ -180,9 +186,12 @@ def test_without_a_comment_to_read_reuse_behaves_as_new(runner: Runner, inputs: 
 # -- the race -------------------------------------------------------------------------------------------------
 
 
-def test_twenty_runs_started_together_make_one_session_and_one_comment(runner: Runner) -> None:
+def test_twenty_runs_started_together_make_one_session_and_one_comment(
+    action_runner: RunAction, runner: Runner
+) -> None:
+    concurrent = _concurrent(action_runner, runner)
     with ThreadPoolExecutor(20) as pool:
-        runs = list(pool.map(lambda _: _opened(runner), range(20)))
+        runs = list(pool.map(lambda _: _opened(concurrent), range(20)))
 
     assert [run.returncode for run in runs] == [0] * 20, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
@@ -222,8 +231,9 @@ def test_a_winner_killed_between_claim_and_post_is_taken_over_once_stale(
     runner.github.clock_offset = stale_after(30) + 5
     seen = len(runner.github.requests)
 
+    concurrent = _concurrent(action_runner, runner)
     with ThreadPoolExecutor(5) as pool:
-        runs = list(pool.map(lambda _: _opened(runner), range(5)))
+        runs = list(pool.map(lambda _: _opened(concurrent), range(5)))
 
     assert [run.returncode for run in runs] == [0] * 5, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
