@@ -528,3 +528,34 @@ def test_a_dry_run_on_close_says_what_it_would_do_and_sends_nothing(runner: Runn
     assert "a real run would archive the session its comment records" in closed.summary
     assert runner.recoupable.requests == []
     assert runner.github.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"branch": "feature/other"}, "it is for branch feature/other, not feature/search"),
+        ({"repoOwner": "someone", "repoName": "else"}, "it is for repository someone/else, not octo-org/octo-app"),
+    ],
+    ids=["branch", "repository"],
+)
+def test_a_recorded_session_for_another_branch_or_repository_is_replaced(
+    runner: Runner, fields: dict[str, str], why: str
+) -> None:
+    base = {"repoOwner": "octo-org", "repoName": "octo-app", "branch": "feature/search"}
+    session = runner.recoupable.add_session(API_KEY, **{**base, **fields})
+    _seed_recorded(runner, session)
+
+    run = _opened(runner)
+
+    assert run.outputs["outcome"] == "created", run.log
+    assert _methods(runner.recoupable) == ["GET", "POST"]
+    assert why in _the_comment(runner)["body"].replace("\\", "")
+
+
+def test_a_session_the_server_reports_without_repository_or_branch_is_reused(runner: Runner) -> None:
+    session = runner.recoupable.add_session(API_KEY, repoOwner=None, repoName=None, branch=None, cloneUrl=None)
+    _seed_recorded(runner, session)
+
+    run = _opened(runner)
+
+    assert run.outputs["outcome"] == "reused", run.log

@@ -30,6 +30,7 @@ from .recoupable_models import (
     Chat,
     CreateSessionRequest,
     CreateSessionResponse,
+    Session,
     ended_reason,
     request_headers,
 )
@@ -509,7 +510,7 @@ class _Run:
                     f"Could not check session {old} ({failure}); creating a new session.", title="Session not checked"
                 )
                 return self._create(request, f"session {old}, which could not be checked")
-        ended = ended_reason(fetched.response.session)
+        ended = ended_reason(fetched.response.session) or _elsewhere(fetched.response.session, self.target)
         if ended is not None:
             return self._create(request, f"session {old}: {ended}")
         self.reporter.info(f"Session {old} is running: reusing it (no new session).")
@@ -725,6 +726,17 @@ class _Run:
         values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
         written = _write_reports(self.reporter, done, values, comment_summary(done))
         return result.failed_exit if written else 1
+
+
+def _elsewhere(session: Session, target: Target) -> str | None:
+    """Why a recorded session is for another repository or branch than this run's (the inputs changed), or None.
+    Only what the server reports is compared: the live server may answer null for both."""
+    if session.repository is not None and session.repository != target.repository.full_name:
+        return f"it is for repository {session.repository}, not {target.repository.full_name}"
+    branch_known = session.branch is not None and target.branch is not None and not session.is_new_branch
+    if branch_known and session.branch != target.branch:
+        return f"it is for branch {session.branch}, not {target.branch}"
+    return None
 
 
 def _key_missing(target: Target, request: CreateSessionRequest | None, interface: Interface) -> Outcome:
