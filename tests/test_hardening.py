@@ -32,7 +32,7 @@ from recoup_session_action import markdown
 from recoup_session_action.comment_body import render_body
 from recoup_session_action.console import ConsoleReporter
 from recoup_session_action.context import EventFacts, RunnerEnv, Target
-from recoup_session_action.deadline import Cancelled
+from recoup_session_action.deadline import Budget, Cancelled, DeadlineExceeded
 from recoup_session_action.errors import InputError
 from recoup_session_action.flow import Seams, run
 from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
@@ -900,3 +900,18 @@ def test_a_cancellation_after_the_post_never_says_no_session_was_created() -> No
     exit_code = run(raw, RunnerEnv(), lambda: EventFacts(event_name="workflow_dispatch"), reporter, seams)
     assert exit_code == 143
     assert reporter.outputs["error"] == "Cancelled (SIGTERM) after a session was requested; a session may exist."
+
+
+def test_a_budget_counts_only_the_time_spent_inside_its_blocks_and_then_holds() -> None:
+    budget = Budget(0.6)
+    with budget.spend():
+        time.sleep(0.2)
+    time.sleep(0.7)  # a pause the step chose (polling, backoff): not counted
+    with budget.spend():
+        time.sleep(0.1)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded), budget.spend():
+        time.sleep(5)  # interrupted once the 0.3 s left are spent
+    assert time.monotonic() - started < 0.6
+    with pytest.raises(DeadlineExceeded), budget.spend():
+        pass

@@ -194,7 +194,8 @@ INPUT_SPECS: tuple[InputSpec, ...] = (
     InputSpec(
         "timeout-seconds",
         "30",
-        "Total time allowed for the API call, retries included.",
+        "Total time allowed for the API call (every attempt, wait and byte), "
+        "and again for all GitHub calls of the comment.",
         "total time for the API call, retries included (default: 30)",
     ),
     InputSpec(
