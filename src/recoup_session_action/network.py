@@ -13,16 +13,17 @@ Proxies: both clients read `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROX
 
 from __future__ import annotations
 
-import atexit
 import os
-import ssl
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import SetupError
+
+if TYPE_CHECKING:
+    import ssl
 
 CA_FILE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 CA_DIR_VARIABLE = "SSL_CERT_DIR"
@@ -40,6 +41,8 @@ class Network:
         """The context httpx verifies with; None for its default (the public bundle)."""
         if self.ca_pem is None:
             return None
+        import ssl  # noqa: PLC0415 (only where a CA is given: a run without one does not load it for this)
+
         return ssl.create_default_context(cadata=self.ca_pem)
 
     def requests_verify(self) -> str | bool:
@@ -47,6 +50,9 @@ class Network:
         if self.ca_pem is None:
             return True
         if self.ca_pem not in _WRITTEN:
+            import atexit  # noqa: PLC0415 (only where a CA is given)
+            import tempfile  # noqa: PLC0415
+
             handle, name = tempfile.mkstemp(prefix="recoup-ca-", suffix=".pem")
             with os.fdopen(handle, "w", encoding="ascii") as file:
                 file.write(self.ca_pem)
@@ -66,6 +72,8 @@ def read_network(environ: Mapping[str, str]) -> Network:
     sources = [(name, environ[name].strip()) for name in (*CA_FILE_VARIABLES, CA_DIR_VARIABLE) if environ.get(name)]
     if not sources:
         return Network()
+    import ssl  # noqa: PLC0415 (only where a CA is given)
+
     gathered = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     for variable, value in sources:
         paths = value.split(os.pathsep) if variable == CA_DIR_VARIABLE else [value]
@@ -88,6 +96,8 @@ def _check_proxy(variable: str, value: str) -> None:
 
 def _load(context: ssl.SSLContext, variable: str, path: Path) -> None:
     """Every certificate of the file, or of each file in the folder, named by `variable`."""
+    import ssl  # noqa: PLC0415 (already loaded by the caller)
+
     if path.is_dir():
         try:
             files = sorted(entry for entry in path.iterdir() if entry.is_file())
