@@ -31,16 +31,18 @@ ENVELOPE = {"Content-Type": "application/json"}
 
 @pytest.fixture
 def runner(action_in_process: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn) -> Runner:
-    """Runs in this process; the tests of runs racing each other start them as programs (`_concurrent`)."""
+    """Runs in this process; the tests of runs racing each other start them as programs (`_started_together`)."""
     github.add_pull(
         *split(BASE), 12, title="Add search", head_ref="feature/search", head_sha=SEARCH_SHA, head_full_name=BASE
     )
     return Runner(action_in_process, recoupable, github)
 
 
-def _concurrent(action_runner: RunAction, runner: Runner) -> Runner:
-    """The same stand-ins, with runs started as programs, so that several can run at once."""
-    return Runner(action_runner, runner.recoupable, runner.github)
+def _started_together(action_runner: RunAction, runner: Runner, count: int) -> list[ActionRun]:
+    """`count` runs on the pull request against the same stand-ins, started at once as programs."""
+    programs = Runner(action_runner, runner.recoupable, runner.github)
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: _opened(programs), range(count)))
 
 
 def _opened(runner: Runner, **inputs: str) -> ActionRun:
@@ -189,9 +191,7 @@ def test_without_a_comment_to_read_reuse_behaves_as_new(runner: Runner, inputs: 
 def test_twenty_runs_started_together_make_one_session_and_one_comment(
     action_runner: RunAction, runner: Runner
 ) -> None:
-    concurrent = _concurrent(action_runner, runner)
-    with ThreadPoolExecutor(20) as pool:
-        runs = list(pool.map(lambda _: _opened(concurrent), range(20)))
+    runs = _started_together(action_runner, runner, 20)
 
     assert [run.returncode for run in runs] == [0] * 20, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
@@ -231,9 +231,7 @@ def test_a_winner_killed_between_claim_and_post_is_taken_over_once_stale(
     runner.github.clock_offset = stale_after(30) + 5
     seen = len(runner.github.requests)
 
-    concurrent = _concurrent(action_runner, runner)
-    with ThreadPoolExecutor(5) as pool:
-        runs = list(pool.map(lambda _: _opened(concurrent), range(5)))
+    runs = _started_together(action_runner, runner, 5)
 
     assert [run.returncode for run in runs] == [0] * 5, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
