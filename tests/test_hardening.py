@@ -472,6 +472,21 @@ def test_a_github_that_never_answers_is_reported_as_a_timeout_not_as_unreachable
     assert "could not reach" not in warning
 
 
+def test_a_budget_counts_only_the_time_spent_inside_its_blocks_and_then_holds() -> None:
+    budget = Budget(0.6)
+    with budget.spend():
+        time.sleep(0.2)
+    time.sleep(0.7)  # a pause the step chose (polling, backoff): not counted
+    with budget.spend():
+        time.sleep(0.1)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded), budget.spend():
+        time.sleep(5)  # interrupted once the 0.3 s left are spent
+    assert time.monotonic() - started < 0.6
+    with pytest.raises(DeadlineExceeded), budget.spend():
+        pass
+
+
 # -- answers bounded in memory and time ----------------------------------------------------------------------------
 
 CREATED_BODY = b'{"session":{"id":"s-1","status":"running"},"chat":{"id":"c-1"}}'
@@ -577,6 +592,61 @@ def test_a_nested_gzip_bomb_is_refused_with_peak_memory_near_normal() -> None:
     assert measured["normal"] == "created"
     assert measured["bomb"].startswith("the API answered 200 with a body over 1024 KiB; stopped reading it; a session")
     assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 16, measured
+
+
+GITHUB_BOMB_PROBE = """
+import gzip, json, resource, socket, sys, threading, zlib
+from recoup_session_action.errors import GitHubError
+from recoup_session_action.github_api import GitHubAccess
+from recoup_session_action.github_client import GitHubRepo
+
+resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+zeros = bytes(1024 * 1024)
+bomb = gzip.compress(b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush())
+answers = [(b"[]", "identity"), (bomb, "gzip, gzip")]
+listener = socket.create_server(("127.0.0.1", 0))
+
+def serve():
+    for body, encoding in answers:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            head = (
+                "HTTP/1.1 200 OK\\r\\nContent-Type: application/json; charset=utf-8\\r\\n"
+                f"Content-Encoding: {encoding}\\r\\nContent-Length: {len(body)}\\r\\nConnection: close\\r\\n\\r\\n"
+            )
+            connection.sendall(head.encode() + body)
+
+threading.Thread(target=serve, daemon=True).start()
+url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+access = GitHubAccess(api_url=url, token="t0k", full_name="acme/app", timeout_seconds=20)
+
+def peak_after():
+    try:
+        outcome = str(len(GitHubRepo(access).comments(42)))
+    except GitHubError as error:
+        outcome = str(error)
+    except MemoryError:
+        outcome = "MemoryError"
+    return outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+normal, normal_peak = peak_after()
+bombed, bomb_peak = peak_after()
+print(json.dumps({"bomb_bytes": len(bomb), "normal": normal, "normal_peak_mib": normal_peak,
+                  "bomb": bombed, "bomb_peak_mib": bomb_peak}))
+"""
+
+
+def test_a_gzip_bomb_from_github_is_refused_with_peak_memory_near_normal() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", GITHUB_BOMB_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+    measured = json.loads(probe.stdout)
+    assert measured["normal"] == "0"
+    assert "answered with more than 32 MiB once decoded; stopped reading it" in measured["bomb"], measured
+    assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 48, measured
 
 
 # -- after the session exists, nothing may report it lost -----------------------------------------------------------
@@ -732,6 +802,27 @@ def test_a_cancellation_before_the_request_says_no_session_was_created() -> None
     assert reporter.outputs["error"] == "Cancelled (SIGTERM) before a session was requested; no session was created."
 
 
+def test_a_cancellation_after_the_post_never_says_no_session_was_created() -> None:
+    """Cancelled while the outcome of a POST is being reported (outside the POST itself, which reports its own)."""
+
+    class CancelledWhileReporting(ConsoleReporter):
+        def set_outputs(self, outputs: Mapping[str, str]) -> None:
+            if not self.outputs:
+                self.outputs["interrupted"] = "yes"
+                raise Cancelled("SIGTERM", 143)
+            super().set_outputs(outputs)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(504, text="<html>Gateway Timeout</html>")  # the outcome is unknown
+
+    reporter = CancelledWhileReporting(io.StringIO(), verbose=False)
+    raw = {"api-key": API_KEY, "repository": "acme/app", "branch": "main", "comment": "off"}
+    seams = Seams(recoupable_transport=httpx.MockTransport(answer))
+    exit_code = run(raw, RunnerEnv(), lambda: EventFacts(event_name="workflow_dispatch"), reporter, seams)
+    assert exit_code == 143
+    assert reporter.outputs["error"] == "Cancelled (SIGTERM) after a session was requested; a session may exist."
+
+
 # -- the networks of self-hosted runners and GitHub Enterprise Server -----------------------------------------------
 
 
@@ -824,94 +915,3 @@ def test_a_ca_or_proxy_that_cannot_work_is_one_line_naming_the_variable(
     assert "Traceback" not in run.log
     assert recoupable.requests == []
     assert run.outputs["outcome"] == "failed"
-
-
-GITHUB_BOMB_PROBE = """
-import gzip, json, resource, socket, sys, threading, zlib
-from recoup_session_action.errors import GitHubError
-from recoup_session_action.github_api import GitHubAccess
-from recoup_session_action.github_client import GitHubRepo
-
-resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
-packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-zeros = bytes(1024 * 1024)
-bomb = gzip.compress(b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush())
-answers = [(b"[]", "identity"), (bomb, "gzip, gzip")]
-listener = socket.create_server(("127.0.0.1", 0))
-
-def serve():
-    for body, encoding in answers:
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(65536)
-            head = (
-                "HTTP/1.1 200 OK\\r\\nContent-Type: application/json; charset=utf-8\\r\\n"
-                f"Content-Encoding: {encoding}\\r\\nContent-Length: {len(body)}\\r\\nConnection: close\\r\\n\\r\\n"
-            )
-            connection.sendall(head.encode() + body)
-
-threading.Thread(target=serve, daemon=True).start()
-url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-access = GitHubAccess(api_url=url, token="t0k", full_name="acme/app", timeout_seconds=20)
-
-def peak_after():
-    try:
-        outcome = str(len(GitHubRepo(access).comments(42)))
-    except GitHubError as error:
-        outcome = str(error)
-    except MemoryError:
-        outcome = "MemoryError"
-    return outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-normal, normal_peak = peak_after()
-bombed, bomb_peak = peak_after()
-print(json.dumps({"bomb_bytes": len(bomb), "normal": normal, "normal_peak_mib": normal_peak,
-                  "bomb": bombed, "bomb_peak_mib": bomb_peak}))
-"""
-
-
-def test_a_gzip_bomb_from_github_is_refused_with_peak_memory_near_normal() -> None:
-    probe = subprocess.run(
-        [sys.executable, "-c", GITHUB_BOMB_PROBE], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert probe.returncode == 0, probe.stderr
-    measured = json.loads(probe.stdout)
-    assert measured["normal"] == "0"
-    assert "answered with more than 32 MiB once decoded; stopped reading it" in measured["bomb"], measured
-    assert measured["bomb_peak_mib"] - measured["normal_peak_mib"] < 48, measured
-
-
-def test_a_cancellation_after_the_post_never_says_no_session_was_created() -> None:
-    """Cancelled while the outcome of a POST is being reported (outside the POST itself, which reports its own)."""
-
-    class CancelledWhileReporting(ConsoleReporter):
-        def set_outputs(self, outputs: Mapping[str, str]) -> None:
-            if not self.outputs:
-                self.outputs["interrupted"] = "yes"
-                raise Cancelled("SIGTERM", 143)
-            super().set_outputs(outputs)
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(504, text="<html>Gateway Timeout</html>")  # the outcome is unknown
-
-    reporter = CancelledWhileReporting(io.StringIO(), verbose=False)
-    raw = {"api-key": API_KEY, "repository": "acme/app", "branch": "main", "comment": "off"}
-    seams = Seams(recoupable_transport=httpx.MockTransport(answer))
-    exit_code = run(raw, RunnerEnv(), lambda: EventFacts(event_name="workflow_dispatch"), reporter, seams)
-    assert exit_code == 143
-    assert reporter.outputs["error"] == "Cancelled (SIGTERM) after a session was requested; a session may exist."
-
-
-def test_a_budget_counts_only_the_time_spent_inside_its_blocks_and_then_holds() -> None:
-    budget = Budget(0.6)
-    with budget.spend():
-        time.sleep(0.2)
-    time.sleep(0.7)  # a pause the step chose (polling, backoff): not counted
-    with budget.spend():
-        time.sleep(0.1)
-    started = time.monotonic()
-    with pytest.raises(DeadlineExceeded), budget.spend():
-        time.sleep(5)  # interrupted once the 0.3 s left are spent
-    assert time.monotonic() - started < 0.6
-    with pytest.raises(DeadlineExceeded), budget.spend():
-        pass
