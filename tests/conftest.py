@@ -3,7 +3,8 @@
 `action_runner` gives a function that lays out the runner's folders (event file, file commands, home,
 workspace), sets the environment a runner gives a Docker action (hyphenated `INPUT_*` names, `GITHUB_*`
 defaults, `CI`, `HOME`), runs `recoup-session-action` as a subprocess and reads back the outputs file
-and the job summary.
+and the job summary. `action_in_process` does the same through the same entry point in this process, for the
+many runs that test a decision rather than the runner's contract.
 
 Where ../shared is present (`shared.py`), the stand-in fixtures also check at teardown that every request the
 action sent matches the documented contracts: each session body the Recoupable API's schema, each GitHub
