@@ -1,7 +1,7 @@
 """Compile the standard-library modules the action imports, for the image: `python compile_stdlib.py OUT`.
 
 python:3.13-slim ships no standard-library bytecode, so without this every run in the image would compile the
-~130 standard-library modules it imports, every time (nothing can cache them: the image sets
+about 140 standard-library modules it imports, every time (nothing can cache them: the image sets
 PYTHONDONTWRITEBYTECODE). The Dockerfile's build stage runs this with the venv's Python: it imports every module
 of the installed package and the libraries it loads lazily (httpx, PyGithub), then writes the bytecode of each
 standard-library module now loaded under OUT, mirroring the absolute paths (OUT/usr/local/lib/python3.13/json/
