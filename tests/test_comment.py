@@ -4,8 +4,9 @@ loopback Recoupable and GitHub stand-ins, driven by the project's own event payl
 Every test checks the exit code, the outputs, the comments that exist afterwards (count, author, marker, body),
 the summary, which GitHub endpoints were called, and that no secret leaks; where ../shared is present, the
 `github_standin` fixture also checks every GitHub request against GitHub's REST description. Where the issue asks
-for it, the exact GitHub requests are asserted: the common path (a run that finds its comment) is one page of
-comments and one update; a first run adds a create and one re-read to settle a race.
+for it, the exact GitHub requests are asserted: the common path (a run that finds its comment and reuses the
+session it records) is one page of comments and one update; a first run claims the comment before its POST, lists
+again to settle a race, and records the session: four requests.
 """
 
 from __future__ import annotations

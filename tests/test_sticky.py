@@ -20,6 +20,7 @@ from recoup_session_action.inputs import parse_settings
 from recoup_session_action.sticky import (
     Adopt,
     Adopted,
+    Changed,
     Claim,
     Elected,
     Found,
@@ -28,10 +29,12 @@ from recoup_session_action.sticky import (
     Settler,
     TakeOver,
     Use,
+    Vanished,
     Wait,
     WinnerFailed,
     Won,
     decide,
+    decide_replacement,
 )
 
 TAG = "recoup-session"
@@ -133,6 +136,21 @@ def test_leftovers_are_every_newer_comment_but_a_live_claim() -> None:
 def test_without_githubs_clock_a_claim_is_never_called_stale() -> None:
     unknown = replace(comment(1, CLAIM, age=10_000), seen_at=None)
     assert decide([unknown], TAG, STALE) == (Wait(unknown), [])
+
+
+def test_replacing_an_ended_session_elects_among_the_claims_beside_the_recorded_comment() -> None:
+    recorded = comment(1, RECORDED)
+    mine, theirs, stale = comment(3, CLAIM), comment(2, CLAIM), comment(4, CLAIM, age=STALE + 1)
+
+    assert decide_replacement([recorded], TAG, STALE, recorded, "s-1") == (Claim(), [])
+    assert decide_replacement([recorded, mine, stale], TAG, STALE, recorded, "s-1", mine=3) == (Elected(mine), [stale])
+    assert decide_replacement([recorded, theirs, mine], TAG, STALE, recorded, "s-1", mine=3) == (Lost(mine), [])
+    changed = comment(1, CommentRecord(session_id="s-2", chat_id="c-2"))
+    assert decide_replacement([changed, mine], TAG, STALE, recorded, "s-1", mine=3) == (
+        Changed(changed, CommentRecord(session_id="s-2", chat_id="c-2")),
+        [],
+    )
+    assert decide_replacement([mine], TAG, STALE, recorded, "s-1", mine=3) == (Vanished(), [])
 
 
 # -- the settler, through an in-memory GitHubApi -----------------------------------------------------------------

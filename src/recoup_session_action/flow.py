@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .comment_record import CommentRecord
     from .github_api import GitHubAccess, GitHubApi, IssueComment, OpenGitHub
     from .recoupable_client import RecoupableClient
+    from .sticky import Replaced, Settler
 
 
 class Reporter(Protocol):
@@ -448,7 +449,7 @@ class _Run:
 
     def _claimed(self, request: CreateSessionRequest, number: int) -> int:
         from .comment_body import claim_body  # noqa: PLC0415
-        from .sticky import POLL_SECONDS, Adopted, Found, GaveUp, Settler, Won, stale_after  # noqa: PLC0415
+        from .sticky import POLL_SECONDS, Found, Settler, stale_after  # noqa: PLC0415
 
         tag = self.settings.comment_tag
         stale = stale_after(self.settings.timeout_seconds)
@@ -462,26 +463,59 @@ class _Run:
             log=self.reporter.info,
         )
         try:
-            settled = settler.settle()
+            settled: Replaced = settler.settle()
+            if isinstance(settled, Found):
+                verdict = self._check_recorded(settled.record)
+                if isinstance(verdict, Outcome):
+                    return self._report(verdict, None, number=number, known=settled.comment, record=settled.record)
+                assert settled.record.session_id is not None
+                replaced = settler.replace(settled.comment, settled.record.session_id)
+                return self._after_replace(request, number, settler, replaced, (verdict, settled.record))
         except GitHubError as error:
-            if settler.followed is not None:  # another run is creating the session: a POST here would be a second
-                message = (
-                    f"Could not follow comment {settler.followed.id}, which another run claimed to create the "
-                    f"session: {error}; run this again"
-                )
-                failed = Outcome(state=State.FAILED, message=message, target=self.target, request=request)
-                return _finish(self.reporter, failed)
-            return self._report(self._create(request), self._comment_failed(str(error)))
+            return self._github_failed(request, settler, error)
+        return self._after_settle(request, number, settler, settled)
+
+    def _after_replace(
+        self,
+        request: CreateSessionRequest,
+        number: int,
+        settler: Settler,
+        replaced: Replaced,
+        ended: tuple[str, CommentRecord],
+    ) -> int:
+        """This run replaces the ended session (and then deletes its claim), or follows the run that does. `ended`:
+        why the recorded session is not reused, and the record that names it."""
+        from .sticky import Found, Replacing  # noqa: PLC0415
+
+        why, old_record = ended
+        if isinstance(replaced, Replacing):
+            outcome = self._create(request, why)
+            code = self._report(outcome, None, number=number, known=replaced.comment, record=old_record)
+            try:
+                self._api().delete_comment(replaced.claim.id)
+            except GitHubError as error:
+                self.reporter.warning(f"Could not delete this run's claim {replaced.claim.id}: {error}", title="Claim")
+            return code
+        if isinstance(replaced, Found):  # another run replaced it: reuse that one
+            verdict = self._check_recorded(replaced.record)
+            outcome = verdict if isinstance(verdict, Outcome) else self._create(request, verdict)
+            return self._report(outcome, None, number=number, known=replaced.comment, record=replaced.record)
+        return self._after_settle(request, number, settler, replaced)
+
+    def _after_settle(self, request: CreateSessionRequest, number: int, settler: Settler, settled: Replaced) -> int:
+        from .sticky import Adopted, Found, GaveUp, Won  # noqa: PLC0415
+
         if isinstance(settled, Won | Adopted):
             outcome = self._create(request)
             return self._report(outcome, None, number=number, known=settled.comment, won=isinstance(settled, Won))
-        if isinstance(settled, Found):
-            outcome = self._reuse_or_replace(request, settled.record)
+        if isinstance(settled, Found):  # a run that restarted its election found a session recorded meanwhile
+            verdict = self._check_recorded(settled.record)
+            outcome = verdict if isinstance(verdict, Outcome) else self._create(request, verdict)
             return self._report(outcome, None, number=number, known=settled.comment, record=settled.record)
         if isinstance(settled, GaveUp):
             message = (
                 f"Another run claimed comment {settled.comment.id} for a session first, and it recorded none "
-                f"within {stale:g} seconds; run this again"
+                f"within {settler.wait_seconds:g} seconds; run this again"
             )
         else:
             message = f"Another run claimed comment {settled.comment.id} first and could not create the session"
@@ -490,29 +524,40 @@ class _Run:
         self._react("confused")
         return _finish(self.reporter, failed.model_copy(update={"comment": result}))
 
-    def _reuse_or_replace(self, request: CreateSessionRequest, record: CommentRecord) -> Outcome:
+    def _github_failed(self, request: CreateSessionRequest, settler: Settler, error: GitHubError) -> int:
+        if settler.followed is not None:  # another run is creating the session: a POST here would be a second
+            message = (
+                f"Could not follow comment {settler.followed.id}, which another run claimed to create the "
+                f"session: {error}; run this again"
+            )
+            failed = Outcome(state=State.FAILED, message=message, target=self.target, request=request)
+            return _finish(self.reporter, failed)
+        return self._report(self._create(request), self._comment_failed(str(error)))
+
+    def _check_recorded(self, record: CommentRecord) -> Outcome | str:
+        """The recorded session reused (an outcome), or why a new session must replace it."""
         from .recoupable_client import SessionGone  # noqa: PLC0415
 
         assert record.session_id is not None
         assert record.chat_id is not None
         old = record.session_id
         if record.archived:
-            return self._create(request, f"session {old}, archived when the pull request closed")
+            return f"session {old}, archived when the pull request closed"
         self.reporter.info(f"Session {old} is recorded in the comment: GET {self.settings.api_url}/api/sessions/{old}")
         with _client(self.reporter, self.settings, self.seams, self.interface) as client:
             try:
                 fetched = client.get_session(old)
             except SessionGone as gone:
                 why = "no longer exists" if gone.status == 404 else "belongs to another account"
-                return self._create(request, f"session {old}, which {why} ({gone})")
+                return f"session {old}, which {why} ({gone})"
             except ApiFailure as failure:
                 self.reporter.warning(
                     f"Could not check session {old} ({failure}); creating a new session.", title="Session not checked"
                 )
-                return self._create(request, f"session {old}, which could not be checked")
+                return f"session {old}, which could not be checked"
         ended = ended_reason(fetched.response.session) or _elsewhere(fetched.response.session, self.target)
         if ended is not None:
-            return self._create(request, f"session {old}: {ended}")
+            return f"session {old}: {ended}"
         self.reporter.info(f"Session {old} is running: reusing it (no new session).")
         response = CreateSessionResponse(session=fetched.response.session, chat=Chat(id=record.chat_id))
         return Outcome(

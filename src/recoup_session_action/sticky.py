@@ -5,7 +5,9 @@ A run with `session: reuse` looks at our comments on the pull request (or issue)
 - none: it posts a claim ("Starting a Recoupable session..."), lists again, and the oldest claim wins. The
   winner creates the session and records it in its claim; every other run deletes its own claim and waits for
   the winner's comment to record a session, then reuses that session.
-- the oldest records a session: the run checks it and reuses it (or replaces it, if it ended).
+- the oldest records a session: the run checks it and reuses it. If it ended, the runs that want to replace it
+  post claims beside it and hold the same election among those claims (`decide_replacement`): the winner writes
+  the new session into the recorded comment and deletes its claim; the others wait for that and reuse it.
 - the oldest is a claim that never recorded a session and was last written more than `stale_after` seconds ago
   by GitHub's clock (its `Date` header against the comment's own timestamps; the runner's clock plays no part),
   or whose run said it failed: the run deletes it and claims afresh. GitHub has no conditional update, so a
@@ -124,6 +126,48 @@ def _settled(comment: IssueComment, tag: str, stale_seconds: float) -> bool:
     return record is None or not record.is_claim or is_stale(comment, stale_seconds)
 
 
+def decide_replacement(
+    ours: Sequence[IssueComment],
+    tag: str,
+    stale_seconds: float,
+    recorded: IssueComment,
+    ended: str,
+    *,
+    mine: int | None = None,
+) -> tuple[Step | Changed | Vanished, list[IssueComment]]:
+    """The next step of replacing the ended session `ended` that comment `recorded` records, over one listing.
+
+    The same election as on a fresh pull request, among the claims posted beside the recorded comment: the oldest
+    live claim creates the new session and writes it into the recorded comment; the others wait for that."""
+    current = next((comment for comment in ours if comment.id == recorded.id), None)
+    if current is None:
+        return Vanished(), []
+    record = read_record(current.body, tag)
+    if record is None or record.session_id != ended:
+        return Changed(current, record), []
+    others = [comment for comment in ours if comment.id != recorded.id]
+    claims = [comment for comment in others if not _settled(comment, tag, stale_seconds)]
+    leftovers = [comment for comment in others if comment.id != mine and comment not in claims]
+    if mine is None:
+        return Claim(), leftovers
+    if claims and claims[0].id == mine:
+        return Elected(claims[0]), leftovers
+    return Lost(next(comment for comment in others if comment.id == mine)), leftovers
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The recorded comment records something else now: another run replaced the ended session."""
+
+    comment: IssueComment
+    record: CommentRecord | None
+
+
+@dataclass(frozen=True)
+class Vanished:
+    """The recorded comment is gone."""
+
+
 def our_comments(github: GitHubApi, comments: list[IssueComment], tag: str) -> list[IssueComment]:
     """Comments with our marker, written by a bot or by the token's own user, oldest first.
 
@@ -174,7 +218,16 @@ class GaveUp:
     comment: IssueComment
 
 
+@dataclass(frozen=True)
+class Replacing:
+    """This run's claim won the replacement: create the session, write it into `comment`, delete `claim`."""
+
+    comment: IssueComment
+    claim: IssueComment
+
+
 Settled = Won | Found | Adopted | WinnerFailed | GaveUp
+Replaced = Replacing | Found | Adopted | Won | WinnerFailed | GaveUp
 
 
 @dataclass
@@ -228,6 +281,57 @@ class Settler:
                         return waited
                     listing = None if waited is None else [waited, *listing[1:]]
         raise GitHubError(f"the comments of #{self.number} kept changing; gave up after {MAX_ROUNDS} rounds")
+
+    def replace(self, recorded: IssueComment, ended: str) -> Replaced:
+        """Agree with concurrent runs on who replaces the ended session that `recorded` records. The run has just
+        listed the comments (and found `recorded`), so it claims at once."""
+        mine: IssueComment | None = self._claim()
+        for _ in range(MAX_ROUNDS):
+            ours = our_comments(self.github, self.github.comments(self.number), self.tag)
+            step, leftovers = decide_replacement(
+                ours, self.tag, self.stale_seconds, recorded, ended, mine=mine.id if mine else None
+            )
+            for leftover in leftovers:
+                self.log(f"Deleting comment {leftover.id}: a leftover of an earlier run.")
+                self.github.delete_comment(leftover.id)
+            match step:
+                case Claim():
+                    mine = self._claim()
+                case Elected(claim):
+                    return Replacing(recorded, claim)
+                case Lost(claim):
+                    self.log(f"Another run claimed the replacement first: deleting this run's claim {claim.id}.")
+                    self.github.delete_comment(claim.id)
+                    return self._await_replacement(recorded, ended)
+                case Changed(comment, record) if record is not None and record.has_session:
+                    if mine is not None:
+                        self.github.delete_comment(mine.id)
+                    return Found(comment, record)
+                case _:  # the recorded comment vanished or holds no session: start over as on a new pull request
+                    if mine is not None:
+                        self.github.delete_comment(mine.id)
+                    return self.settle()
+        raise GitHubError(f"the comments of #{self.number} kept changing; gave up after {MAX_ROUNDS} rounds")
+
+    def _await_replacement(self, recorded: IssueComment, ended: str) -> Replaced:
+        """Poll our comments until the recorded one records the new session, or no live claim is left (the run
+        replacing it failed or was killed), or the wait ends."""
+        self.log(f"Waiting for comment {recorded.id} to record the session that replaces {ended}.")
+        self.followed = recorded
+        deadline = self.clock() + self.wait_seconds
+        while self.clock() + POLL_SECONDS <= deadline:
+            self.sleep(POLL_SECONDS)
+            ours = our_comments(self.github, self.github.comments(self.number), self.tag)
+            current = next((comment for comment in ours if comment.id == recorded.id), None)
+            if current is None:
+                return self.settle()
+            record = read_record(current.body, self.tag)
+            if record is not None and record.has_session and record.session_id != ended:
+                return Found(current, record)
+            others = (comment for comment in ours if comment.id != recorded.id)
+            if all(_settled(comment, self.tag, self.stale_seconds) for comment in others):
+                return WinnerFailed(recorded)
+        return GaveUp(recorded)
 
     def _claim(self) -> IssueComment:
         claim = self.github.create_comment(self.number, self.claim_body)
