@@ -5,6 +5,7 @@ injected), so every branch of the election is reached without waiting."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -364,3 +365,41 @@ def test_a_github_failure_while_waiting_is_raised_and_names_the_claim_followed()
         run.settle()
     assert run.followed is not None
     assert run.followed.id == 1
+
+
+def test_a_replacement_lost_waits_and_reuses_what_the_winner_wrote_into_the_comment() -> None:
+    github = FakeGitHub(on_create=[comment(2, CLAIM)])  # another run claimed the replacement just before us
+    github.add(comment(1, RECORDED))
+    replaced = CommentRecord(session_id="s-2", chat_id="c-2")
+    run = settler(github)
+    run.github.comments = _listings(github, [None, lambda: github.add(comment(1, replaced))])  # type: ignore[method-assign,assignment]
+
+    settled = run.replace(comment(1, RECORDED), "s-1")
+
+    assert settled == Found(comment(1, replaced), replaced)
+    assert github.calls == ["create", "list", "delete", "list"]
+
+
+def test_a_replacement_whose_winner_left_no_claim_fails_the_waiting_run() -> None:
+    github = FakeGitHub(on_create=[comment(2, CLAIM)])
+    github.add(comment(1, RECORDED))
+    run = settler(github)
+    run.github.comments = _listings(github, [None, lambda: github.delete_comment(2)])  # type: ignore[method-assign,assignment]
+
+    settled = run.replace(comment(1, RECORDED), "s-1")
+
+    assert isinstance(settled, WinnerFailed)
+    assert settled.comment.id == 1
+
+
+def _listings(github: FakeGitHub, before_each: list[Callable[[], None] | None]) -> Callable[[int], list[IssueComment]]:
+    """`github.comments`, with a step of another run played before each listing (None: nothing happens)."""
+    listed = github.comments
+
+    def comments(number: int) -> list[IssueComment]:
+        step = before_each.pop(0) if before_each else None
+        if step is not None:
+            step()
+        return listed(number)
+
+    return comments
