@@ -115,6 +115,16 @@ def test_a_detached_head_asks_for_branch_flags(cli: Callable[..., Result], repo:
     assert_speaks_command_line(result)
 
 
+def test_a_comment_without_a_token_names_the_flag(
+    cli: Callable[..., Result], repo: Path, api: RecoupableStandIn
+) -> None:
+    result = cli("--api-url", api.url, "--pr-number", "5", env={"RECOUP_API_KEY": API_KEY}, cwd=repo)
+
+    assert result.code == 0, result.text
+    assert "note: No pull-request comment: --github-token is empty." in result.stderr
+    assert_speaks_command_line(result)
+
+
 def test_the_action_still_names_workflow_inputs(action_in_process: RunAction, tmp_path: Path) -> None:
     with RecoupableStandIn() as server:
         run: ActionRun = action_in_process(

@@ -656,8 +656,9 @@ class _Run:
             self.reporter.info("No comment: comment is off.")
             return CommentResult(problem="comment is off")
         if settings.github_token is None:
-            self.reporter.notice("No pull-request comment: github-token is empty.", title="No comment")
-            return CommentResult(problem="github-token is empty")
+            problem = f"{self.interface.ref('github-token')} is empty"
+            self.reporter.notice(f"No pull-request comment: {problem}.", title="No comment")
+            return CommentResult(problem=problem)
         if settings.pr_number is None and (reason := never_comments(self.env)) is not None:
             self.reporter.info(reason)
             return CommentResult(problem=reason)
