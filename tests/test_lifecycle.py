@@ -21,7 +21,7 @@ from recoup_session_action.standins.recoupable import RecoupableStandIn
 from recoup_session_action.sticky import stale_after
 
 from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, GitHubFactory, RunAction
-from .events import BASE, EVENTS, SEARCH_SHA, event
+from .events import BASE, EVENTS, FORK, SEARCH_SHA, event
 from .github_requests import CREATE, DELETE, GET_COMMENT, GET_PULL, LIST, PERMISSION, REACT, UPDATE
 from .test_comment import BOT, TAG, TRIGGER_ID, Runner, comments_on, ours, split
 
@@ -588,3 +588,21 @@ def test_a_session_the_server_reports_without_repository_or_branch_is_reused(run
     run = _opened(runner)
 
     assert run.outputs["outcome"] == "reused", run.log
+
+
+def test_a_closed_pull_request_target_archives_too(runner: Runner) -> None:
+    session = runner.recoupable.add_session(API_KEY)
+    record = CommentRecord(session_id=session["id"], chat_id="chat-1")
+    runner.github.add_pull(
+        *split(BASE), 14, title="Support proxies", head_ref="patch-1", head_sha="b0" * 20, head_full_name=FORK
+    )
+    runner.github.add_comment(*split(BASE), 14, f"{marker(TAG, record)}\nlink", login=BOT, user_type="Bot")
+    payload = event("pull_request_target")
+    payload["action"] = "closed"
+
+    closed = runner("pull_request_target", payload, EVENTS["pull_request_target"].runner_env())
+
+    assert closed.returncode == 0, closed.log
+    assert (closed.outputs["outcome"], closed.outputs["session-id"]) == ("archived", session["id"])
+    assert _methods(runner.recoupable) == ["PATCH"]
+    assert runner.recoupable.sessions[session["id"]]["status"] == "archived"
