@@ -649,8 +649,6 @@ class _Run:
 
     def _place(self) -> int | CommentResult:
         """The pull request (or issue) whose comment this run keeps, or why there is none."""
-        from .comment import never_comments, not_found, pull_request_number  # noqa: PLC0415
-
         settings = self.settings
         if settings.comment is CommentMode.OFF:
             self.reporter.info("No comment: comment is off.")
@@ -659,6 +657,9 @@ class _Run:
             problem = f"{self.interface.ref('github-token')} is empty"
             self.reporter.notice(f"No pull-request comment: {problem}.", title="No comment")
             return CommentResult(problem=problem)
+        # Imported only now: a run that makes no comment loads none of the comment's modules.
+        from .comment import never_comments, not_found, pull_request_number  # noqa: PLC0415
+
         if settings.pr_number is None and (reason := never_comments(self.env)) is not None:
             self.reporter.info(reason)
             return CommentResult(problem=reason)
