@@ -259,15 +259,22 @@ def test_500_json_is_retried_and_the_key_echoed_by_the_server_is_redacted(
 
 
 def _imported_packages(run: ActionRun) -> set[str]:
-    """Top-level packages the run imported, from the `-X importtime` report (PYTHONPROFILEIMPORTTIME) on stderr."""
-    return set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([A-Za-z_]\w*)", run.stderr, flags=re.MULTILINE))
+    """Modules the run imported, and their top-level packages, from the `-X importtime` report
+    (PYTHONPROFILEIMPORTTIME) on stderr."""
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([A-Za-z_][\w.]*)", run.stderr, flags=re.MULTILINE)
+    return {*names, *(name.split(".")[0] for name in names)}
 
 
-# Per path: extra inputs, the packages it needs, and packages it must not load.
+_LIFECYCLE = {f"recoup_session_action.{name}" for name in ("lifecycle", "comment", "sticky", "comment_record")}
+# Per path: extra inputs, the packages (or modules) it needs, and those it must not load.
 _PATH_IMPORTS: dict[str, tuple[dict[str, str], set[str], set[str]]] = {
-    "dry-run": ({"dry-run": "true"}, set(), {"httpx", "httpcore", "github", "requests", "argparse"}),
-    "comment off": ({}, {"httpx"}, {"github", "requests", "argparse"}),
-    "sticky comment": ({"comment": "update", "github-token": GITHUB_TOKEN}, {"httpx", "github"}, {"argparse"}),
+    "dry-run": ({"dry-run": "true"}, set(), {"httpx", "httpcore", "github", "requests", "argparse", *_LIFECYCLE}),
+    "comment off": ({}, {"httpx"}, {"github", "requests", "argparse", *_LIFECYCLE}),
+    "sticky comment": (
+        {"comment": "update", "github-token": GITHUB_TOKEN},
+        {"httpx", "github", *_LIFECYCLE},
+        {"argparse"},
+    ),
 }
 
 
