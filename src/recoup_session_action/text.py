@@ -5,6 +5,7 @@ output, a summary or a comment."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -21,13 +22,51 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every non-empty secret replaced by `***`, in whatever form it has reached `text`: raw, or
     with any of its characters escaped for Markdown or JSON (`\\_`, `\\u005f`), percent-encoded (`%5F`) or
     written as an HTML character reference (`&#95;`, `&lt;`), in any mix."""
+    escaped: frozenset[str] | None = None
     for secret in secrets:
-        if secret:
+        if not secret:
+            continue
+        if escaped is None:
+            escaped = _escaped_characters(text)
+        if escaped.isdisjoint(secret) and not ("@" in secret and _ZERO_WIDTH_SPACE in escaped):
+            text = text.replace(secret, "***")  # only the raw form can be here: what the pattern would find
+        else:
             text = secret_pattern(secret).sub("***", text)
     return text
 
 
+_ZERO_WIDTH_SPACE = "\u200b"
+# Any escaped form of any character, looked for at every position (a lookahead, so forms may overlap).
+_ESCAPED_FORM = re.compile(
+    r"(?=\\(u[0-9a-fA-F]{4}|[\s\S])|%([0-9a-fA-F]{2})|&#(?:0*(\d{1,7})|[xX]0*([0-9a-fA-F]{1,6}));|&(amp|lt|gt|quot);)"
+)
+
+
+def _escaped_characters(text: str) -> frozenset[str]:
+    """Every character that some escaped form in `text` may stand for (a superset), and a zero-width space if
+    `text` holds one in any form. Compiling a secret's pattern costs milliseconds; where none of the secret's
+    characters is written escaped, the pattern can only find the secret as it is, and a plain replace does."""
+    found = {_ZERO_WIDTH_SPACE} if _ZERO_WIDTH_SPACE in text else set()
+    if not any(start in text for start in "\\%&"):
+        return frozenset(found)
+    for escaped, percent, decimal, hexadecimal, named in _ESCAPED_FORM.findall(text):
+        if escaped:
+            found.add(escaped[0])
+            if len(escaped) == 5:
+                found.add(chr(int(escaped[1:], 16)))
+        elif percent:
+            found.add(chr(int(percent, 16)))
+        elif decimal or hexadecimal:
+            code = int(decimal, 10) if decimal else int(hexadecimal, 16)
+            if code <= sys.maxunicode:
+                found.add(chr(code))
+        else:
+            found.add(_NAMED_CHARACTERS[named])
+    return frozenset(found)
+
+
 _NAMED_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_NAMED_CHARACTERS = {reference[1:-1]: char for char, reference in _NAMED_REFERENCES.items()}
 # What markdown.text puts after an '@' so that it cannot mention anyone.
 _AFTER_AT = "(?:&#8203;|\u200b)?"
 
