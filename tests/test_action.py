@@ -266,14 +266,19 @@ def _imported_packages(run: ActionRun) -> set[str]:
 
 
 _LIFECYCLE = {f"recoup_session_action.{name}" for name in ("lifecycle", "comment", "sticky", "comment_record")}
+_COMMANDS = "recoup_session_action.commands"  # only an issue_comment can hold one; these runs are pull_request
 # Per path: extra inputs, the packages (or modules) it needs, and those it must not load.
 _PATH_IMPORTS: dict[str, tuple[dict[str, str], set[str], set[str]]] = {
-    "dry-run": ({"dry-run": "true"}, set(), {"httpx", "httpcore", "github", "requests", "argparse", *_LIFECYCLE}),
-    "comment off": ({}, {"httpx"}, {"github", "requests", "argparse", *_LIFECYCLE}),
+    "dry-run": (
+        {"dry-run": "true"},
+        set(),
+        {"httpx", "httpcore", "github", "requests", "argparse", "html", _COMMANDS, *_LIFECYCLE},
+    ),
+    "comment off": ({}, {"httpx"}, {"github", "requests", "argparse", _COMMANDS, *_LIFECYCLE}),
     "sticky comment": (
         {"comment": "update", "github-token": GITHUB_TOKEN},
         {"httpx", "github", *_LIFECYCLE},
-        {"argparse"},
+        {"argparse", _COMMANDS},
     ),
 }
 

@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from .commands import Command, parse_command_comment
 from .context import EventFacts, RunnerEnv, Target, apply_inputs
 from .deadline import Cancelled
 from .errors import ApiFailure, ContextError, GitHubError, InputError, SetupError, SinkError
@@ -32,6 +31,7 @@ from .text import redact
 if TYPE_CHECKING:
     import httpx
 
+    from .commands import Command
     from .github_api import GitHubAccess, GitHubApi, OpenGitHub
     from .recoupable_client import RecoupableClient
 
@@ -157,7 +157,7 @@ def _run(
         skip = _skip_reason(facts, settings)
         if skip is not None:
             return finish(reporter, Outcome(state=State.SKIPPED, message=skip))
-        command = parse_command_comment(facts, settings)
+        command = _command(facts, settings)
         if isinstance(command, str):
             return finish(reporter, Outcome(state=State.SKIPPED, message=command))
         gate = _permission_gate(facts, settings, env, seams)
@@ -244,6 +244,15 @@ def _report_uncommented(reporter: Reporter, progress: Progress, outcome: Outcome
     exit_code = finish(reporter, outcome, comment_outputs_follow=True)
     log_comment(reporter, place)
     return max(exit_code, comment_outputs(reporter, outcome, place))
+
+
+def _command(facts: EventFacts, settings: Settings) -> Command | str | None:
+    """What an issue_comment asks for (`commands`, loaded only for one), or why it asks for nothing."""
+    if facts.event_name != "issue_comment":
+        return None
+    from .commands import parse_command_comment  # noqa: PLC0415 (only a comment can hold a command)
+
+    return parse_command_comment(facts, settings)
 
 
 def _skip_reason(facts: EventFacts, settings: Settings) -> str | None:

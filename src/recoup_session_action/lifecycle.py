@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .commands import Command
 from .context import EventFacts, RunnerEnv, Target
 from .errors import ApiFailure, GitHubError
 from .flow import (
@@ -33,6 +32,7 @@ from .outcome import CommentResult, Outcome, State, session_url
 from .recoupable_models import Chat, CreateSessionRequest, CreateSessionResponse, Session, ended_reason
 
 if TYPE_CHECKING:
+    from .commands import Command
     from .comment_record import CommentRecord
     from .github_api import GitHubApi, IssueComment
     from .sticky import Replaced, Settler
