@@ -41,16 +41,28 @@ def stale_after(timeout_seconds: float) -> float:
 # -- the rule -------------------------------------------------------------------------------------------------
 
 
+# Each kind of step or result is its own class (`match` and `isinstance` tell them apart); those that carry the
+# same fields share one dataclass, generated once rather than once per kind.
+
+
+@dataclass(frozen=True)
+class _OnComment:
+    comment: IssueComment
+
+
+@dataclass(frozen=True)
+class _OnRecord:
+    comment: IssueComment
+    record: CommentRecord
+
+
 @dataclass(frozen=True)
 class Claim:
     """No comment of ours: post a claim."""
 
 
-@dataclass(frozen=True)
-class Elected:
+class Elected(_OnComment):
     """Our claim is the oldest: create the session and record it in `comment`."""
-
-    comment: IssueComment
 
 
 @dataclass(frozen=True)
@@ -60,33 +72,20 @@ class Lost:
     mine: IssueComment
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(_OnRecord):
     """The oldest comment records a session."""
 
-    comment: IssueComment
-    record: CommentRecord
 
-
-@dataclass(frozen=True)
-class Wait:
+class Wait(_OnComment):
     """The oldest comment is another run's live claim: wait for it to record a session."""
 
-    comment: IssueComment
 
-
-@dataclass(frozen=True)
-class TakeOver:
+class TakeOver(_OnComment):
     """The oldest comment is a stale or failed claim: delete it and claim afresh."""
 
-    comment: IssueComment
 
-
-@dataclass(frozen=True)
-class Adopt:
+class Adopt(_OnComment):
     """The oldest comment carries our marker without a record (an older version wrote it): write into it."""
-
-    comment: IssueComment
 
 
 Step = Claim | Elected | Lost | Use | Wait | TakeOver | Adopt
@@ -182,40 +181,24 @@ def our_comments(github: GitHubApi, comments: list[IssueComment], tag: str) -> l
 # -- driving it -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Won:
+class Won(_OnComment):
     """This run's claim won: create the session, then record it in `comment`."""
 
-    comment: IssueComment
 
-
-@dataclass(frozen=True)
-class Found:
+class Found(_OnRecord):
     """`comment` records a session (another run's, or an earlier one's)."""
 
-    comment: IssueComment
-    record: CommentRecord
 
-
-@dataclass(frozen=True)
-class Adopted:
+class Adopted(_OnComment):
     """`comment` is ours but records nothing readable: create a session and write it there."""
 
-    comment: IssueComment
 
-
-@dataclass(frozen=True)
-class WinnerFailed:
+class WinnerFailed(_OnComment):
     """The run whose claim won said it failed."""
 
-    comment: IssueComment
 
-
-@dataclass(frozen=True)
-class GaveUp:
+class GaveUp(_OnComment):
     """The winner's claim neither recorded a session nor went stale in time."""
-
-    comment: IssueComment
 
 
 @dataclass(frozen=True)
