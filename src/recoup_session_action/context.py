@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -94,10 +94,12 @@ class EventPayload(_Payload):
     sender: Account | None = None
 
 
-class RunnerEnv(BaseModel):
-    """The runner's default `GITHUB_*` variables that matter here."""
+class RunnerEnv(NamedTuple):
+    """The runner's default `GITHUB_*` variables that matter here.
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    This record and the three below are built by this code from values it has checked, or passes on as it found
+    them; none validates anything, so they are named tuples (a pydantic model would cost about 0.5 ms each to
+    define and build per run)."""
 
     event_name: str = ""
     event_path: str = ""
@@ -111,7 +113,7 @@ class RunnerEnv(BaseModel):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RunnerEnv:
-        names = {name: f"GITHUB_{name.upper()}" for name in cls.model_fields}
+        names = {name: f"GITHUB_{name.upper()}" for name in cls._fields}
         return cls(**{name: environ[var] for name, var in names.items() if environ.get(var)})
 
     @property
@@ -121,10 +123,8 @@ class RunnerEnv(BaseModel):
         return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
 
 
-class PullRequestRef(BaseModel):
+class PullRequestRef(NamedTuple):
     """A pull request (or, for `issue_comment` on an issue, the issue) the run is about."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     number: int
     title: str = ""
@@ -133,10 +133,8 @@ class PullRequestRef(BaseModel):
     is_issue: bool = False
 
 
-class EventFacts(BaseModel):
+class EventFacts(NamedTuple):
     """What the event says, before inputs override it. Values are as untrusted as the event."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_name: str
     repository: str | None = None
@@ -162,10 +160,8 @@ class EventFacts(BaseModel):
         return self.event_name in CLOSING_EVENTS and self.action == "closed" and self.pull_request is not None
 
 
-class Target(BaseModel):
+class Target(NamedTuple):
     """The validated repository, branch and clone URL the session is created for."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     repository: RepoSlug
     branch: str | None
@@ -216,11 +212,11 @@ def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:
     if name == "push":
         return _from_ref(base, event.ref or env.ref, deleted=event.deleted)
     if name == "release":
-        return base.model_copy(update={"no_branch_reason": "a release points at a tag, not a branch"})
+        return base._replace(no_branch_reason="a release points at a tag, not a branch")
     if name == "workflow_run" and event.workflow_run:
         return _from_workflow_run(base, event.workflow_run)
     if name == "merge_group" and event.merge_group:
-        return base.model_copy(update={"branch": event.merge_group.head_ref.removeprefix("refs/heads/")})
+        return base._replace(branch=event.merge_group.head_ref.removeprefix("refs/heads/"))
     return _from_ref(base, env.ref)
 
 
@@ -234,15 +230,13 @@ def facts_from_pull_request(base: EventFacts, pull: PullRequestPayload) -> Event
         is_fork=head_repo is None or head_repo.full_name != base_repo,
         author=pull.user.login if pull.user else "",
     )
-    return base.model_copy(
-        update={
-            "repository": head_repo.full_name if head_repo else None,
-            "clone_url": head_repo.clone_url if head_repo else None,
-            "branch": pull.head.ref,
-            "pull_request": ref,
-            "pull_request_to_fetch": None,
-            "head_deleted": head_repo is None,
-        }
+    return base._replace(
+        repository=head_repo.full_name if head_repo else None,
+        clone_url=head_repo.clone_url if head_repo else None,
+        branch=pull.head.ref,
+        pull_request=ref,
+        pull_request_to_fetch=None,
+        head_deleted=head_repo is None,
     )
 
 
@@ -261,29 +255,25 @@ def _from_issue_comment(base: EventFacts, event: EventPayload) -> EventFacts:
         default_branch = event.repository.default_branch if event.repository else None
         update["branch"] = default_branch
         update["pull_request"] = PullRequestRef(number=event.issue.number, title=event.issue.title, is_issue=True)
-    return base.model_copy(update=update)
+    return base._replace(**update)
 
 
 def _from_ref(base: EventFacts, ref: str, *, deleted: bool = False) -> EventFacts:
     if ref.startswith("refs/heads/"):
-        return base.model_copy(update={"branch": ref.removeprefix("refs/heads/"), "branch_deleted": deleted})
+        return base._replace(branch=ref.removeprefix("refs/heads/"), branch_deleted=deleted)
     if ref.startswith("refs/tags/"):
-        return base.model_copy(update={"no_branch_reason": f"{ref} is a tag, not a branch"})
-    return base.model_copy(
-        update={"no_branch_reason": f"the {base.event_name} event names no branch (GITHUB_REF={ref!r})"}
-    )
+        return base._replace(no_branch_reason=f"{ref} is a tag, not a branch")
+    return base._replace(no_branch_reason=f"the {base.event_name} event names no branch (GITHUB_REF={ref!r})")
 
 
 def _from_workflow_run(base: EventFacts, run: WorkflowRunPayload) -> EventFacts:
     head_repo = run.head_repository
     number = run.pull_requests[0].number if run.pull_requests else None
-    return base.model_copy(
-        update={
-            "repository": head_repo.full_name if head_repo else base.repository,
-            "clone_url": head_repo.clone_url if head_repo else base.clone_url,
-            "branch": run.head_branch,
-            "pull_request": PullRequestRef(number=number) if number else None,
-        }
+    return base._replace(
+        repository=head_repo.full_name if head_repo else base.repository,
+        clone_url=head_repo.clone_url if head_repo else base.clone_url,
+        branch=run.head_branch,
+        pull_request=PullRequestRef(number=number) if number else None,
     )
 
 

@@ -239,7 +239,7 @@ def no_comment(reporter: Reporter, settings: Settings, interface: Interface) -> 
 def _report_uncommented(reporter: Reporter, progress: Progress, outcome: Outcome, place: CommentResult) -> int:
     """Outputs and summary of a run that makes no comment (`place` says why)."""
     if not outcome.has_session:
-        return finish(reporter, outcome.model_copy(update={"comment": place}))
+        return finish(reporter, outcome._replace(comment=place))
     progress.session = outcome
     exit_code = finish(reporter, outcome, comment_outputs_follow=True)
     log_comment(reporter, place)
@@ -481,7 +481,7 @@ def log_comment(reporter: Reporter, result: CommentResult) -> None:
 
 def comment_outputs(reporter: Reporter, outcome: Outcome, result: CommentResult) -> int:
     """The comment's outputs and summary, once the comment step is done."""
-    done = outcome.model_copy(update={"comment": result, "comment_note": result.problem})
+    done = outcome._replace(comment=result, comment_note=result.problem)
     values = {name: value for name, value in outputs(done).items() if name in COMMENT_OUTPUTS}
     written = _write_reports(reporter, done, values, comment_summary(done))
     return result.failed_exit if written else 1

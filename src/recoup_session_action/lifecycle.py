@@ -148,7 +148,7 @@ class Lifecycle:
         result = CommentResult(comment_id=settled.comment.id, url=settled.comment.html_url, pr_number=number)
         failed = Outcome(state=State.FAILED, message=f"{message}.", target=self.target, request=request)
         self._react("confused")
-        return finish(self.reporter, failed.model_copy(update={"comment": result}))
+        return finish(self.reporter, failed._replace(comment=result))
 
     def _github_failed(self, request: CreateSessionRequest, settler: Settler, error: GitHubError) -> int:
         if settler.followed is not None:  # another run is creating the session: a POST here would be a second
@@ -336,7 +336,7 @@ class Lifecycle:
         if not outcome.has_session:
             result = place or self._note_failure(outcome, number, known, record)
             self._react("confused")
-            return finish(self.reporter, outcome.model_copy(update={"comment": result}))
+            return finish(self.reporter, outcome._replace(comment=result))
         self.progress.session = outcome
         exit_code = finish(self.reporter, outcome, comment_outputs_follow=True)
         result = place if place is not None else self._write_session(outcome, number, known, won=won)
@@ -357,7 +357,7 @@ class Lifecycle:
             return self._write(lambda: add_comment(github, number, body))
         result = self._write(lambda: write_comment(github, number, tag, body, known))
         if won and known is not None and result.comment_id == known.id:
-            return result.model_copy(update={"action": "created"})
+            return result._replace(action="created")
         return result
 
     def _note_failure(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 from urllib.parse import quote
-
-from pydantic import BaseModel, ConfigDict
 
 from .context import Target
 from .recoupable_models import CreateSessionRequest, CreateSessionResponse
@@ -45,8 +44,8 @@ class State(StrEnum):
     FAILED = "failed"
 
 
-class CommentResult(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+class CommentResult(NamedTuple):
+    """What the comment step did (a named tuple, as `Outcome`: a record this code fills, never a validation)."""
 
     comment_id: int | None = None
     url: str | None = None
@@ -57,10 +56,8 @@ class CommentResult(BaseModel):
     """1 when the comment failed and fail-on-comment-error asks the step to fail."""
 
 
-class Outcome(BaseModel):
+class Outcome(NamedTuple):
     """Everything a run learned, in the order it learned it; each later step fills more."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     state: State
     message: str = ""
