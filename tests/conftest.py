@@ -4,7 +4,9 @@
 workspace), sets the environment a runner gives a Docker action (hyphenated `INPUT_*` names, `GITHUB_*`
 defaults, `CI`, `HOME`), runs `recoup-session-action` as a subprocess and reads back the outputs file
 and the job summary. `action_in_process` does the same through the same entry point in this process, for the
-many runs that test a decision rather than the runner's contract.
+many runs that test a decision rather than the runner's contract; there a run's own pauses (between retries,
+between looks at another run's claim) are milliseconds (`IN_PROCESS_SEAMS`), while every run as a program keeps
+the real ones.
 
 Where ../shared is present (`shared.py`), the stand-in fixtures also check at teardown that every request the
 action sent matches the documented contracts: each session body the Recoupable API's schema, each GitHub
@@ -31,6 +33,8 @@ import jsonschema
 import pytest
 
 from recoup_session_action import entry
+from recoup_session_action.flow import Seams
+from recoup_session_action.pacing import Pacing
 from recoup_session_action.runner import parse_output_file
 from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
 from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
@@ -42,6 +46,11 @@ CONSOLE_SCRIPT = str(Path(sys.executable).parent / "recoup-session-action")
 API_KEY = DEMO_API_KEY
 GITHUB_TOKEN = "ghs_demo_token"
 BASE_REPO = {"full_name": "acme/app", "clone_url": "https://github.com/acme/app.git", "default_branch": "main"}
+IN_PROCESS_SEAMS = Seams(
+    pacing=Pacing(claim_poll_seconds=0.02, github_backoff_factor=0.01, recoupable_backoff_seconds=0.01)
+)
+"""A run in this process pauses milliseconds where a real run pauses seconds of its own choosing; waits a server
+asks for (`Retry-After`) and timeouts are unchanged."""
 
 
 collect_ignore = [] if shared.PRESENT else list(shared.SHARED_TEST_FILES)
@@ -212,12 +221,14 @@ def runner_folders(
     return RunnerFolders(environ, workspace, output_file, summary_file)
 
 
-Execute = Callable[[RunnerFolders, tuple[str, ...], float], tuple[int, str, str]]
+Watch = Callable[[str], None]
+Execute = Callable[[RunnerFolders, tuple[str, ...], float, Watch | None], tuple[int, str, str]]
 
 
 def _runner(tmp_path: Path, execute: Execute) -> RunAction:
     """A `RunAction` that lays out the runner's folders for each run and has `execute` run the console script
-    there (with `args` and a `timeout`), returning its exit code, stdout and stderr."""
+    there (with `args` and a `timeout`), returning its exit code, stdout and stderr. `watch` (in this process
+    only) sees each piece of text the run prints as it prints it: a test acts at a point of the run's own telling."""
 
     def run(
         *,
@@ -227,9 +238,10 @@ def _runner(tmp_path: Path, execute: Execute) -> RunAction:
         env: Mapping[str, str] | None = None,
         args: tuple[str, ...] = (),
         timeout: float = 60,
+        watch: Watch | None = None,
     ) -> ActionRun:
         folders = runner_folders(tmp_path, event_name, event, inputs, env)
-        return folders.result(*execute(folders, args, timeout))
+        return folders.result(*execute(folders, args, timeout, watch))
 
     return run
 
@@ -238,7 +250,10 @@ def _runner(tmp_path: Path, execute: Execute) -> RunAction:
 def action_runner(tmp_path: Path) -> RunAction:
     """Runs the console script as a subprocess, exactly as the runner starts the image's entry point."""
 
-    def execute(folders: RunnerFolders, args: tuple[str, ...], timeout: float) -> tuple[int, str, str]:
+    def execute(
+        folders: RunnerFolders, args: tuple[str, ...], timeout: float, watch: Watch | None
+    ) -> tuple[int, str, str]:
+        assert watch is None, "a program's output is read when it ends"
         completed = subprocess.run(
             [CONSOLE_SCRIPT, *args],
             env=folders.environ,
@@ -257,18 +272,35 @@ def action_runner(tmp_path: Path) -> RunAction:
 def action_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunAction:
     """The same run as `action_runner`, with the same environment, folders and entry point, but in this process:
     no interpreter start, so it is fast enough for the many runs that test decisions rather than the runner's
-    contract (which `action_runner` keeps proving). The run's own timeout-seconds bounds it."""
+    contract (which `action_runner` keeps proving). The run's own timeout-seconds bounds it; its own pauses are
+    short (`IN_PROCESS_SEAMS`)."""
 
-    def execute(folders: RunnerFolders, args: tuple[str, ...], timeout: float) -> tuple[int, str, str]:
+    def execute(
+        folders: RunnerFolders, args: tuple[str, ...], timeout: float, watch: Watch | None
+    ) -> tuple[int, str, str]:
         del timeout
-        stdout, stderr = io.StringIO(), io.StringIO()
+        stdout, stderr = _Printed(watch), io.StringIO()
         with keep_signal_handlers(), monkeypatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
             patch.setattr(os, "environ", folders.environ)
             patch.chdir(folders.workspace)
-            returncode = entry.main(list(args))
+            returncode = entry.main(list(args), seams=IN_PROCESS_SEAMS)
         return returncode, stdout.getvalue(), stderr.getvalue()
 
     return _runner(tmp_path, execute)
+
+
+class _Printed(io.StringIO):
+    """What a run in this process prints; `watch` sees each piece as it is printed."""
+
+    def __init__(self, watch: Watch | None) -> None:
+        super().__init__()
+        self._watch = watch
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self._watch is not None:
+            self._watch(text)
+        return written
 
 
 @contextmanager

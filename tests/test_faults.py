@@ -13,9 +13,9 @@ import re
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from email.utils import formatdate
 from pathlib import Path
 
@@ -133,25 +133,24 @@ def test_connection_refused_then_success(action_in_process: RunAction) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    started: list[RecoupableStandIn] = []
+    with ExitStack() as stack:
+        started: list[RecoupableStandIn] = []
 
-    def start_late() -> None:
-        started.append(RecoupableStandIn(port=port).__enter__())
+        def start_once_refused(printed: str) -> None:
+            if printed.startswith("Attempt 1 failed") and not started:  # the server comes up as the run says so
+                started.append(stack.enter_context(RecoupableStandIn(port=port)))
 
-    timer = threading.Timer(1.0, start_late)
-    timer.start()
-    try:
-        run = run_pr(action_in_process, f"http://127.0.0.1:{port}", {"max-retries": "10", "timeout-seconds": "20"})
-    finally:
-        timer.join()
-    api = started[0]
-    try:
+        run = action_in_process(
+            event_name="pull_request",
+            event=pull_request_event(),
+            inputs=inputs(f"http://127.0.0.1:{port}", **{"max-retries": "1", "timeout-seconds": "20"}),
+            watch=start_once_refused,
+        )
+        [api] = started
         assert_created(run, posts=1, api=api)
-        first = retry_lines(run)[0]
+        [first] = retry_lines(run)
         assert first.startswith(f"Attempt 1 failed: could not connect to http://127.0.0.1:{port} (ConnectError")
         assert re.search(r"; retrying in \d+\.\d+s$", first)
-    finally:
-        api.__exit__(None, None, None)
 
 
 def test_connection_refused_throughout_gives_up_and_says_nothing_was_created(action_in_process: RunAction) -> None:
@@ -344,13 +343,11 @@ SECONDARY_LIMIT = {
 }
 
 
-def _comment_run(
-    action_in_process: RunAction, api: RecoupableStandIn, github: GitHubStandIn, **extra: str
-) -> ActionRun:
+def _comment_run(action: RunAction, api: RecoupableStandIn, github: GitHubStandIn, **extra: str) -> ActionRun:
     github.add_pull(
         "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
     )
-    return action_in_process(
+    return action(
         event_name="pull_request",
         event=pull_request_event(),
         inputs={
@@ -364,6 +361,13 @@ def _comment_run(
 
 def _github_saw_no_api_key(github: GitHubStandIn) -> None:
     assert all(API_KEY not in json.dumps(request.body) for request in github.requests)
+
+
+def _arrivals(github: GitHubStandIn) -> list[float]:
+    """When each request reached GitHub (monotonic seconds), as it arrives."""
+    arrived: list[float] = []
+    github.hooks.append(lambda _: arrived.append(time.monotonic()))
+    return arrived
 
 
 @pytest.mark.parametrize(
@@ -381,9 +385,13 @@ def test_github_failing_briefly_while_commenting_is_retried(
     failures: list[Fault],
 ) -> None:
     github.faults.extend(failures)
+    arrived = _arrivals(github)
     run = _comment_run(action_in_process, recoupable, github)
     assert_created(run, posts=1, api=recoupable)
     assert "::warning" not in run.stdout
+    assert len(github.requests) == len(failures) + 4  # each failure retried once: list, claim, list, update
+    if "Retry-After" in failures[0].headers:  # a wait GitHub asks for is kept, even in this process
+        assert arrived[1] - arrived[0] >= 1
     [comment] = github.comments("acme", "app", 42)
     assert run.outputs["comment-id"] == str(comment["id"])
     assert "Pull-request comment created" in run.summary
@@ -397,7 +405,7 @@ def test_github_failing_briefly_while_commenting_is_retried(
     [
         (Fault(500, {"message": "Server Error"}), "GitHub answered 500: Server Error"),
         (
-            Fault(403, SECONDARY_LIMIT, {"Retry-After": "1"}),
+            Fault(403, SECONDARY_LIMIT, {"Retry-After": "0"}),
             "GitHub answered 403: You have exceeded a secondary rate limit",
         ),
     ],
@@ -420,6 +428,20 @@ def test_github_failing_throughout_keeps_the_session_and_warns(
     assert (run.outputs["comment-id"], run.outputs["comment-url"]) == ("", "")
     assert "Pull-request comment: GitHub answered" in run.summary
     _github_saw_no_api_key(github)
+
+
+def test_a_program_pauses_between_github_retries_as_a_real_run_does(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn
+) -> None:
+    """The runs in this process pause milliseconds between retries; a program keeps PyGithub's real backoff:
+    none before the first retry, a second before the second."""
+    github.faults.extend([Fault(500, {"message": "Server Error"}), Fault(502, "<html>Bad gateway</html>")])
+    arrived = _arrivals(github)
+    run = _comment_run(action_runner, recoupable, github)
+    assert_created(run, posts=1, api=recoupable)
+    assert "::warning" not in run.stdout
+    assert len(arrived) == 2 + 4  # the two failures, then list, claim, list, update
+    assert arrived[2] - arrived[1] >= 1
 
 
 def test_comment_failure_with_fail_on_comment_error_exits_1_but_keeps_the_session(

@@ -7,20 +7,21 @@ and one killed between its claim and its POST), closing (archive or keep), a fai
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from recoup_session_action.comment_record import CLAIM, CommentRecord, marker, read_record
 from recoup_session_action.standins.github import GitHubStandIn, TokenIdentity
-from recoup_session_action.standins.loopback import Answer, Fault, RecordedRequest, json_answer
+from recoup_session_action.standins.loopback import Answer, Barrier, Fault, RecordedRequest, json_answer, requests_to
 from recoup_session_action.standins.recoupable import RecoupableStandIn
 from recoup_session_action.sticky import stale_after
 
-from .conftest import API_KEY, GITHUB_TOKEN, ActionRun, GitHubFactory, RunAction
+from .conftest import API_KEY, CONSOLE_SCRIPT, GITHUB_TOKEN, ActionRun, GitHubFactory, RunAction, runner_folders
 from .events import BASE, EVENTS, FORK, SEARCH_SHA, event
 from .github_requests import CREATE, DELETE, GET_COMMENT, GET_PULL, LIST, PERMISSION, REACT, UPDATE
 from .test_comment import BOT, TAG, TRIGGER_ID, Runner, comments_on, ours, split
@@ -38,11 +39,24 @@ def runner(action_in_process: RunAction, recoupable: RecoupableStandIn, github: 
     return Runner(action_in_process, recoupable, github)
 
 
-def _started_together(action_runner: RunAction, runner: Runner, count: int) -> list[ActionRun]:
+RACE_TIMEOUT = "120"
+"""timeout-seconds of the racing runs: GitHub's budget covers the time their first listing is held (`_in_flight`)."""
+
+
+def _started_together(action_runner: RunAction, runner: Runner, count: int, **inputs: str) -> list[ActionRun]:
     """`count` runs on the pull request against the same stand-ins, started at once as programs."""
     programs = Runner(action_runner, runner.recoupable, runner.github)
     with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(lambda _: _opened(programs), range(count)))
+        return list(pool.map(lambda _: _opened(programs, **inputs), range(count)))
+
+
+def _in_flight(runner: Runner, count: int) -> Barrier:
+    """GitHub holds back its answers to the first `count` listings of #12's comments until all `count` have
+    arrived: every run then decides on the same listing, taken before any of them wrote, however slowly a busy
+    machine starts the programs. The worst case for the claim, made certain rather than left to timing."""
+    barrier = Barrier(count, requests_to("GET", "/issues/12/comments"), seconds=40)
+    runner.github.hooks.append(barrier)
+    return barrier
 
 
 def _opened(runner: Runner, **inputs: str) -> ActionRun:
@@ -193,12 +207,11 @@ def test_without_a_comment_to_read_reuse_behaves_as_new(runner: Runner, inputs: 
 def test_twenty_runs_started_together_make_one_session_and_one_comment(
     action_runner: RunAction, runner: Runner
 ) -> None:
-    # GitHub is slow to answer the first claim (as a loaded GitHub can be): the other runs overlap with it even
-    # on a busy machine, which starts the 20 programs over a second or two.
-    runner.github.delays[("POST", "/issues/12/comments")] = 2.0
+    barrier = _in_flight(runner, 20)
 
-    runs = _started_together(action_runner, runner, 20)
+    runs = _started_together(action_runner, runner, 20, **{"timeout-seconds": RACE_TIMEOUT})
 
+    assert barrier.met, f"only {barrier.arrived} of the 20 runs listed the comments within {barrier.seconds:g} s"
     assert [run.returncode for run in runs] == [0] * 20, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
     assert len({run.outputs["session-id"] for run in runs}) == 1
@@ -211,12 +224,13 @@ def test_twenty_runs_started_together_make_one_session_and_one_comment(
         session_id=runs[0].outputs["session-id"], chat_id=runs[0].outputs["chat-id"]
     )
     assert _methods(runner.recoupable).count("GET") == 19
-    claims = runner.signatures().count(CREATE)
-    followers = sum("Claimed comment" in run.log or "waiting for it to record a session" in run.log for run in runs)
-    assert followers >= 2  # the runs did overlap: others claimed or waited while the first created the session
+    # The runs did overlap: all 20 saw no comment and claimed; one claim won, the other 19 deleted theirs.
+    assert runner.signatures().count(CREATE) == 20
+    assert all("Claimed comment" in run.log for run in runs)
+    assert sum("deleting this run's claim" in run.log for run in runs) == 19
+    assert runner.signatures().count(DELETE) == 19
     github_total, recoupable_total = len(runner.github.requests), len(runner.recoupable.requests)
-    print(f"\n20 runs: {github_total} GitHub requests, {claims} claims, {followers} runs overlapped the first")
-    print(f"20 runs: {recoupable_total} requests to Recoupable")
+    print(f"\n20 runs: {github_total} GitHub requests, 20 claims, {recoupable_total} requests to Recoupable")
 
 
 def test_ten_runs_started_together_after_the_session_ended_replace_it_once(
@@ -224,9 +238,11 @@ def test_ten_runs_started_together_after_the_session_ended_replace_it_once(
 ) -> None:
     ended = runner.recoupable.add_session(API_KEY, status="completed")
     comment_id = _seed_recorded(runner, ended)
+    barrier = _in_flight(runner, 10)
 
-    runs = _started_together(action_runner, runner, 10)
+    runs = _started_together(action_runner, runner, 10, **{"timeout-seconds": RACE_TIMEOUT})
 
+    assert barrier.met, f"only {barrier.arrived} of the 10 runs listed the comments within {barrier.seconds:g} s"
     assert [run.returncode for run in runs] == [0] * 10, [run.log for run in runs if run.returncode]
     assert len(runner.recoupable.posts) == 1
     assert len({run.outputs["session-id"] for run in runs}) == 1
@@ -238,23 +254,39 @@ def test_ten_runs_started_together_after_the_session_ended_replace_it_once(
     assert read_record(comment["body"], TAG) == CommentRecord(
         session_id=runs[0].outputs["session-id"], chat_id=runs[0].outputs["chat-id"]
     )
-    claims = runner.signatures().count(CREATE)
-    print(f"\n10 runs replacing an ended session: {claims} claims, {len(runner.github.requests)} GitHub requests")
+    # All 10 found the ended session and claimed its replacement beside the comment; one claim won, and the 9
+    # others checked the new session before reusing it.
+    gets = [request.path.rpartition("/")[2] for request in runner.recoupable.requests if request.method == "GET"]
+    assert sorted(gets) == sorted([ended["id"]] * 10 + [runs[0].outputs["session-id"]] * 9)
+    assert runner.signatures().count(CREATE) == 10
+    print(f"\n10 runs replacing an ended session: 10 claims, {len(runner.github.requests)} GitHub requests")
 
 
 def test_a_winner_killed_between_claim_and_post_is_taken_over_once_stale(
-    action_runner: RunAction, runner: Runner
+    action_runner: RunAction, runner: Runner, tmp_path: Path
 ) -> None:
-    # The first run claims; GitHub holds back the answer to the claim, and the run is killed while it waits.
-    runner.github.delays[("POST", "/issues/12/comments")] = 15.0
-    with pytest.raises(subprocess.TimeoutExpired):
-        action_runner(
-            event_name="pull_request",
-            event=event("pull_request"),
-            inputs={"api-key": API_KEY, "api-url": runner.recoupable.url, "github-token": GITHUB_TOKEN},
-            env={"GITHUB_API_URL": runner.github.api_url, **EVENTS["pull_request"].runner_env()},
-            timeout=6,
-        )
+    # The first run is killed the moment its claim took effect, before GitHub's answer reaches it.
+    folders = runner_folders(
+        tmp_path,
+        "pull_request",
+        event("pull_request"),
+        {"api-key": API_KEY, "api-url": runner.recoupable.url, "github-token": GITHUB_TOKEN},
+        {"GITHUB_API_URL": runner.github.api_url, **EVENTS["pull_request"].runner_env()},
+    )
+    claimed = requests_to("POST", "/issues/12/comments")
+    with subprocess.Popen(
+        [CONSOLE_SCRIPT], env=folders.environ, cwd=folders.workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as winner:
+
+        def kill_at_its_claim(request: RecordedRequest) -> None:
+            if claimed(request):
+                winner.kill()
+                winner.wait()
+
+        runner.github.hooks.append(kill_at_its_claim)
+        winner.communicate(timeout=60)
+    runner.github.hooks.remove(kill_at_its_claim)
+    assert winner.returncode == -signal.SIGKILL
     [claim] = ours(runner.github, BASE, 12)
     assert read_record(claim["body"], TAG) == CLAIM
     assert runner.recoupable.requests == []
@@ -291,22 +323,20 @@ def test_a_fresh_claim_of_another_run_is_awaited_and_its_session_reused(runner: 
     claim = runner.github.add_comment(*split(BASE), 12, f"{marker(TAG, CLAIM)}\nStarting", login=BOT, user_type="Bot")
     session = runner.recoupable.add_session(API_KEY)
     recorded = f"{marker(TAG, CommentRecord(session_id=session['id'], chat_id='c-2'))}\n### Recoupable session\n"
+    polls = requests_to("GET", f"/issues/comments/{claim}")
 
-    def record_later() -> None:
-        time.sleep(2.5)
-        runner.github.set_comment(claim, recorded)
+    def record_after_the_first_poll(request: RecordedRequest) -> None:
+        if polls(request):  # the other run records its session just after this run's first look
+            runner.github.set_comment(claim, recorded)
 
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(record_later)
-        run = _opened(runner)
+    runner.github.hooks.append(record_after_the_first_poll)
+    run = _opened(runner)
 
     assert run.returncode == 0, run.log
     assert (run.outputs["outcome"], run.outputs["session-id"]) == ("reused", session["id"])
     assert run.outputs["comment-id"] == str(claim)
-    signatures = runner.signatures()  # no claim of its own: it polls the other run's claim
-    assert signatures[0] == LIST
-    assert set(signatures[1:-1]) == {GET_COMMENT}
-    assert signatures[-1] == UPDATE
+    # No claim of its own: it looked at the other run's claim, unrecorded the first time, recorded the second.
+    assert runner.signatures() == [LIST, GET_COMMENT, GET_COMMENT, UPDATE]
     assert _methods(runner.recoupable) == ["GET"]
 
 
@@ -532,10 +562,10 @@ class BrokenPollStandIn(GitHubStandIn):
 
 
 def test_github_failing_while_following_another_runs_claim_fails_without_a_second_post(
-    action_runner: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
+    action_in_process: RunAction, recoupable: RecoupableStandIn, github_standin: GitHubFactory
 ) -> None:
     github = github_standin(kind=BrokenPollStandIn)
-    runner = Runner(action_runner, recoupable, github)
+    runner = Runner(action_in_process, recoupable, github)
     github.add_pull(
         *split(BASE), 12, title="Search", head_ref="feature/search", head_sha=SEARCH_SHA, head_full_name=BASE
     )

@@ -8,15 +8,15 @@ from collections.abc import Mapping
 
 from .context import RunnerEnv, load_event, resolve_event
 from .deadline import cancel_on_signals
-from .flow import run
+from .flow import Seams, run
 from .inputs import SECRET_INPUTS
 from .runner import RunnerReporter, read_inputs
 
 
-def main(overrides: Mapping[str, str]) -> int:
+def main(overrides: Mapping[str, str], seams: Seams | None = None) -> int:
     cancel_on_signals()  # as PID 1 in the image, SIGTERM would otherwise do nothing until the runner kills us
     stream = sys.stdout
     raw = read_inputs(os.environ, overrides, stream)
     env = RunnerEnv.from_environ(os.environ)
     reporter = RunnerReporter.from_environ(os.environ, stream, secrets=[raw[name] for name in SECRET_INPUTS])
-    return run(raw, env, lambda: resolve_event(env, load_event(env.event_path)), reporter)
+    return run(raw, env, lambda: resolve_event(env, load_event(env.event_path)), reporter, seams or Seams())

@@ -11,11 +11,11 @@ from .checkout import local_facts
 from .console import ConsoleReporter, printable
 from .context import RunnerEnv
 from .deadline import cancel_on_signals
-from .flow import run
+from .flow import Seams, run
 from .interface import COMMAND_LINE, ENVIRONMENT_FALLBACKS
 
 
-def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool) -> int:
+def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool, seams: Seams | None = None) -> int:
     """Run once; messages name flags (and the environment variables the secrets fall back to), and a bad flag
     value is a usage error (exit 2)."""
     cancel_on_signals()  # Ctrl-C ends the run with what it knows, not a traceback
@@ -26,7 +26,9 @@ def main(overrides: Mapping[str, str], *, as_json: bool, verbose: bool) -> int:
     }
     reporter = ConsoleReporter(sys.stderr, verbose=verbose, secrets=(raw["api-key"], raw["github-token"]))
     env = RunnerEnv.from_environ(os.environ)
-    exit_code = run(raw, env, lambda: local_facts(".", env.server_url), reporter, interface=COMMAND_LINE)
+    exit_code = run(
+        raw, env, lambda: local_facts(".", env.server_url), reporter, seams or Seams(), interface=COMMAND_LINE
+    )
     if as_json:
         print(json.dumps(reporter.outputs, indent=2, ensure_ascii=False))
     else:

@@ -14,6 +14,8 @@ from .inputs import BOOLEAN_INPUTS, INPUT_SPECS
 if TYPE_CHECKING:
     import argparse
 
+    from .flow import Seams
+
 PROG = "recoup-session-action"
 DESCRIPTION = """\
 Start a Recoupable agent session (POST /api/sessions) for a repository and branch.
@@ -66,12 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, seams: Seams | None = None) -> int:
+    """`seams`: what a run reaches and how long it pauses (`flow.Seams`), for runs in a test's process."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     under_runner = os.environ.get("GITHUB_ACTIONS") == "true"
     if under_runner and not arguments:
         # How a runner starts the image: nothing to parse, so argparse is not even imported.
-        return _action({})
+        return _action({}, seams)
     parser = build_parser()
     args = parser.parse_args(arguments)
     if args.subcommand == "help":
@@ -84,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("demo takes no options (see: help demo)")
         return _demo()
     if under_runner:
-        return _action(overrides)
+        return _action(overrides, seams)
     from .cli import main as cli_main  # noqa: PLC0415
 
-    return cli_main(overrides, as_json=args.json, verbose=args.verbose)
+    return cli_main(overrides, as_json=args.json, verbose=args.verbose, seams=seams)
 
 
 def _demo() -> int:
@@ -99,10 +102,10 @@ def _demo() -> int:
     return demo_main()
 
 
-def _action(overrides: Mapping[str, str]) -> int:
+def _action(overrides: Mapping[str, str], seams: Seams | None) -> int:
     from .action import main as action_main  # noqa: PLC0415 (the CLI path does not load the runner's modules)
 
-    return action_main(overrides)
+    return action_main(overrides, seams)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The action entry point, the command line and the demo all call `run`; each hands it the raw inputs, a way
 to learn the event facts, and a `Reporter` that speaks to a runner or to a terminal. `Seams` are where tests
 (and the demo) put something else in place of the network: an httpx transport for Recoupable, a `GitHubApi`
-for GitHub.
+for GitHub, and shorter pauses between attempts (`Pacing`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .inputs import SECRET_INPUTS, CommentMode, OnClose, Settings, parse_setting
 from .interface import WORKFLOW, Interface
 from .network import Network, read_network
 from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
+from .pacing import Pacing
 from .recoupable_models import SESSIONS_PATH, CreateSessionRequest, request_headers
 from .summary import comment_summary, summary
 from .text import redact
@@ -51,11 +52,13 @@ FactsReader = Callable[[], EventFacts]
 
 @dataclass(frozen=True)
 class Seams:
-    """What reaches the two APIs. None means the real thing: httpx's own transport, PyGithub's `GitHubRepo`."""
+    """What reaches the two APIs, and how long a run pauses between attempts. None means the real thing: httpx's
+    own transport, PyGithub's `GitHubRepo`; the default `Pacing` holds the real pauses."""
 
     recoupable_transport: httpx.BaseTransport | None = None
     open_github: OpenGitHub | None = None
     network: Network = field(default_factory=Network)
+    pacing: Pacing = field(default_factory=Pacing)
 
     def github(self, access: GitHubAccess) -> GitHubApi:
         """The `GitHubApi` for `access`; whichever it is, no secret reaches a comment it writes."""
@@ -66,7 +69,8 @@ class Seams:
         from .github_client import GitHubRepo  # noqa: PLC0415 (PyGithub only when GitHub is called)
 
         return RedactingGitHub(
-            GitHubRepo(access, verify=self.network.requests_verify()), (access.token, *access.secrets)
+            GitHubRepo(access, verify=self.network.requests_verify(), backoff_factor=self.pacing.github_backoff_factor),
+            (access.token, *access.secrets),
         )
 
 
@@ -382,6 +386,7 @@ def open_client(reporter: Reporter, settings: Settings, seams: Seams, interface:
         timeout_seconds=settings.timeout_seconds,
         max_retries=settings.max_retries,
         on_retry=log_retry,
+        backoff_seconds=seams.pacing.recoupable_backoff_seconds,
         transport=seams.recoupable_transport,
         verify=seams.network.ssl_context(),
         interface=interface,

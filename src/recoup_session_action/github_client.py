@@ -23,6 +23,7 @@ from .deadline import Budget, DeadlineExceeded
 from .errors import GitHubError, GitHubGone
 from .github_api import GitHubAccess, IssueComment
 from .hints import GITHUB_AUTH_FIX, GITHUB_PERMISSION_FIX
+from .pacing import Pacing
 from .text import one_line, redact
 
 if TYPE_CHECKING:
@@ -41,11 +42,14 @@ class GitHubRepo:
     message never holds the token (or any other string in `secrets`).
     """
 
-    def __init__(self, access: GitHubAccess, *, verify: str | bool = True) -> None:
-        """`verify`: the CA file requests checks certificates with (see `network`), or True for its default."""
+    def __init__(
+        self, access: GitHubAccess, *, verify: str | bool = True, backoff_factor: float = Pacing.github_backoff_factor
+    ) -> None:
+        """`verify`: the CA file requests checks certificates with (see `network`), or True for its default;
+        `backoff_factor`: urllib3's, for the pauses between retries (see `pacing`)."""
         retry = GithubRetry(
             total=3,
-            backoff_factor=0.5,
+            backoff_factor=backoff_factor,
             secondary_rate_wait=min(60.0, access.timeout_seconds),
             max_rate_limit_wait=access.timeout_seconds,
             # Retries used up on a status: hand PyGithub the last answer, so the error names GitHub's status and

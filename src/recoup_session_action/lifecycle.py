@@ -75,17 +75,19 @@ class Lifecycle:
 
     def _claimed(self, request: CreateSessionRequest, number: int) -> int:
         from .comment_body import claim_body  # noqa: PLC0415
-        from .sticky import POLL_SECONDS, Found, Settler, stale_after  # noqa: PLC0415
+        from .sticky import Found, Settler, stale_after  # noqa: PLC0415
 
         tag = self.settings.comment_tag
         stale = stale_after(self.settings.timeout_seconds)
+        poll = self.seams.pacing.claim_poll_seconds
         settler = Settler(
             self._api(),
             number,
             tag,
             claim_body(tag, self.env),
             stale_seconds=stale,
-            wait_seconds=stale + 2 * POLL_SECONDS,
+            wait_seconds=stale + 2 * poll,
+            poll_seconds=poll,
             log=self.reporter.info,
         )
         try:

@@ -25,6 +25,7 @@ from .deadline import Cancelled, Deadline, DeadlineExceeded
 from .errors import ApiFailure
 from .hints import api_status_fix
 from .interface import WORKFLOW, Interface
+from .pacing import Pacing
 from .recoupable_models import (
     SESSIONS_PATH,
     CreateSessionRequest,
@@ -111,6 +112,7 @@ class RecoupableClient:
         timeout_seconds: float,
         max_retries: int,
         on_retry: RetryLog,
+        backoff_seconds: float = Pacing.recoupable_backoff_seconds,
         transport: httpx.BaseTransport | None = None,
         verify: ssl.SSLContext | None = None,
         interface: Interface = WORKFLOW,
@@ -121,6 +123,7 @@ class RecoupableClient:
         self._timeout_seconds = timeout_seconds
         self._max_retries = max_retries
         self._on_retry = on_retry
+        self._backoff_seconds = backoff_seconds
         self._interface = interface
         self._http = httpx.Client(
             follow_redirects=False,
@@ -257,7 +260,8 @@ class RecoupableClient:
             attempts = f"{attempt} attempt{'s' if attempt > 1 else ''}"
             limit = self._interface.setting("max-retries", self._max_retries)
             raise ApiFailure(f"{retry.reason}; gave up after {attempts} ({limit})")
-        wait = retry.wait if retry.wait is not None else random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311
+        backoff = random.uniform(0, self._backoff_seconds * min(16, 2**attempt))  # noqa: S311
+        wait = retry.wait if retry.wait is not None else backoff
         if wait >= remaining:
             raise ApiFailure(f"{retry.reason}; no time left to retry within {self._timeout()}")
         return wait

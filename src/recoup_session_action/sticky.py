@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from .comment_record import CommentRecord, has_marker, read_record
 from .errors import GitHubError, GitHubGone
 from .github_api import GitHubApi, IssueComment
+from .pacing import Pacing
 
-POLL_SECONDS = 1.0
 STALE_MARGIN_SECONDS = 10.0
 MAX_ROUNDS = 8
 
@@ -223,6 +223,7 @@ class Settler:
     claim_body: str
     stale_seconds: float
     wait_seconds: float
+    poll_seconds: float = Pacing.claim_poll_seconds
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     log: Callable[[str], None] = lambda _: None
@@ -302,8 +303,8 @@ class Settler:
         self.log(f"Waiting for comment {recorded.id} to record the session that replaces {ended}.")
         self.followed = recorded
         deadline = self.clock() + self.wait_seconds
-        while self.clock() + POLL_SECONDS <= deadline:
-            self.sleep(POLL_SECONDS)
+        while self.clock() + self.poll_seconds <= deadline:
+            self.sleep(self.poll_seconds)
             ours = our_comments(self.github, self.github.comments(self.number), self.tag)
             current = next((comment for comment in ours if comment.id == recorded.id), None)
             if current is None:
@@ -328,9 +329,9 @@ class Settler:
         deadline = self.clock() + self.wait_seconds
         current = comment
         while True:
-            if self.clock() + POLL_SECONDS > deadline:
+            if self.clock() + self.poll_seconds > deadline:
                 return GaveUp(current)
-            self.sleep(POLL_SECONDS)
+            self.sleep(self.poll_seconds)
             try:
                 current = self.github.get_comment(comment.id)
             except GitHubGone:

@@ -158,9 +158,6 @@ class GitHubStandIn(StandIn):
         """Each user's role on every repository (admin, maintain, write, triage, read); anyone else: none."""
         self.reactions: list[tuple[int, str, str]] = []
         """(comment id, content, login) of every reaction made."""
-        self.delays: dict[tuple[str, str], float] = {}
-        """Seconds to hold back the answer to the next request of (method, path ending), after it took effect: to
-        freeze a run mid-flow."""
         self._last_id = 0
         self._named_ids: dict[str, int] = {}
         self._used = 0
@@ -250,13 +247,6 @@ class GitHubStandIn(StandIn):
     def handle(self, request: RecordedRequest) -> Answer:
         """Every answer, a scripted fault included, carries GitHub's rate-limit headers."""
         answer = super().handle(request)
-        with self._lock:
-            held = next(
-                (key for key in self.delays if key[0] == request.method and request.path.endswith(key[1])), None
-            )
-            seconds = self.delays.pop(held) if held else 0.0
-        if seconds:
-            time.sleep(seconds)  # the request took effect; its answer is held back
         with self._lock:
             self._used += 1
             rate = {

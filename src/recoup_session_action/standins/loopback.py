@@ -3,7 +3,9 @@ received, and one way to script faults.
 
 A stand-in subclasses `StandIn` and implements `answer(request)`. Every request is recorded in `requests`
 first; if a `Fault` is queued in `faults`, the oldest one is answered instead of the stand-in's own answer
-(a status, body and headers, or a broken connection: `hang`, `drop`, `truncate`). The same stand-in answers over
+(a status, body and headers, or a broken connection: `hang`, `drop`, `truncate`). `hooks` see each request once
+it took effect, before its answer goes out: a test holds runs there until they are all in flight (`Barrier`),
+kills a run at that point, or changes the world between two requests of a run. The same stand-in answers over
 loopback HTTP (`with StandIn() as server`, at `server.url`) or in this process, as an httpx transport
 (`server.transport()`), where a broken connection becomes the error httpx raises for it.
 """
@@ -16,7 +18,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -90,6 +92,39 @@ class Fault:
         return Answer(self.status, content, {"Content-Type": kind, **self.headers}, self.behaviour)
 
 
+Hook = Callable[["RecordedRequest"], None]
+
+
+class Barrier:
+    """A hook that holds back the answers to the first `count` requests that `matches` picks, each after it took
+    effect, until all `count` have arrived: the runs that sent them are then in flight together, however slowly a
+    loaded machine starts them. `seconds` bounds the wait; `met` says whether all arrived within it."""
+
+    def __init__(self, count: int, matches: Callable[[RecordedRequest], bool], seconds: float = 30.0) -> None:
+        self.count, self.matches, self.seconds = count, matches, seconds
+        self.arrived = 0
+        self._lock = threading.Lock()
+        self._all_arrived = threading.Event()
+
+    @property
+    def met(self) -> bool:
+        return self._all_arrived.is_set()
+
+    def __call__(self, request: RecordedRequest) -> None:
+        with self._lock:
+            if self.arrived >= self.count or not self.matches(request):
+                return
+            self.arrived += 1
+            if self.arrived == self.count:
+                self._all_arrived.set()
+        self._all_arrived.wait(self.seconds)
+
+
+def requests_to(method: str, path_end: str) -> Callable[[RecordedRequest], bool]:
+    """Picks requests of `method` whose path ends with `path_end`."""
+    return lambda request: request.method == method and request.path.endswith(path_end)
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """Serves on 127.0.0.1; `connections` counts accepted connections (to check connection reuse)."""
 
@@ -125,6 +160,8 @@ class StandIn:
     def __init__(self, *, port: int = 0, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.hooks: list[Hook] = []
+        """Called with each request once it took effect, before its answer goes out, in the thread serving it."""
         self.clock_offset = 0.0
         """Seconds the stand-in's clock (its `Date` header, its timestamps) runs ahead of the real one."""
         self._lock = threading.RLock()
@@ -158,12 +195,14 @@ class StandIn:
         return time.time() + self.clock_offset
 
     def handle(self, request: RecordedRequest) -> Answer:
-        """Record the request; answer the oldest scripted fault, or else as the stand-in does."""
+        """Record the request; answer the oldest scripted fault, or else as the stand-in does; then the hooks."""
         with self._lock:
             self.requests.append(request)
-            if self.faults:
-                return self.faults.pop(0).answer()
-            return self.answer(request)
+            answer = self.faults.pop(0).answer() if self.faults else self.answer(request)
+            hooks = list(self.hooks)
+        for hook in hooks:
+            hook(request)
+        return answer
 
     def answer(self, request: RecordedRequest) -> Answer:
         raise NotImplementedError
