@@ -313,8 +313,8 @@ def test_one_connection_per_host_per_run_retries_and_comment_included(
     github.add_pull(
         "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
     )
-    envelope = json.dumps({"status": "error", "error": "Internal error"}).encode()
-    recoupable.faults.append(Fault(500, envelope, {"Content-Type": "application/json"}))
+    envelope = json.dumps({"status": "error", "error": "Busy"}).encode()
+    recoupable.faults.append(Fault(503, envelope, {"Content-Type": "application/json", "Retry-After": "0"}))
     run = action_runner(
         event_name="pull_request",
         event=pull_request_event(),

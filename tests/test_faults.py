@@ -194,10 +194,10 @@ def test_retry_after_beyond_timeout_gives_up_at_once(
 ) -> None:
     recoupable.faults.append(Fault(429, b"", {"Retry-After": "120"}))
     started = time.monotonic()
-    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "3"})
-    assert time.monotonic() - started < 3
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "20"})
+    assert time.monotonic() - started < 20  # neither the 120 s asked for nor the deadline
     assert_failed(
-        run, "the API answered 429 (busy); no time left to retry within timeout-seconds: 3", posts=1, api=recoupable
+        run, "the API answered 429 (busy); no time left to retry within timeout-seconds: 20", posts=1, api=recoupable
     )
     assert UNKNOWN not in run.outputs["error"]
 
@@ -260,11 +260,11 @@ def test_unknown_outcome_is_not_retried(
 def test_server_that_never_answers_times_out_once(action_in_process: RunAction, recoupable: RecoupableStandIn) -> None:
     recoupable.faults.append(Fault(behaviour="hang"))
     started = time.monotonic()
-    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "2"})
+    run = run_pr(action_in_process, recoupable.url, {"timeout-seconds": "1"})
     elapsed = time.monotonic() - started
-    assert 2 <= elapsed < 8
+    assert 1 <= elapsed < 7
     assert_failed(run, "no answer from http://127.0.0.1:", posts=1, api=recoupable)
-    assert f"within timeout-seconds: 2 after the request was sent; {UNKNOWN}" in error_line(run)
+    assert f"within timeout-seconds: 1 after the request was sent; {UNKNOWN}" in error_line(run)
     assert retry_lines(run) == []
 
 

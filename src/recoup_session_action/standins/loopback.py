@@ -130,6 +130,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64  # runs started together connect at once; past the backlog a connect waits 1 s or more
 
     def __init__(self, handler: Any, port: int = 0, *, host: str = "127.0.0.1") -> None:
         super().__init__((host, port), handler)
