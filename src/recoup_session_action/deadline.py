@@ -17,8 +17,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import FrameType
+from typing import NamedTuple
 
 
 class DeadlineExceeded(BaseException):
@@ -34,8 +34,7 @@ class Cancelled(BaseException):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     seconds: float
     ends_at: float
 

@@ -12,8 +12,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .context import EventFacts, RunnerEnv, Target, apply_inputs
 from .deadline import Cancelled
@@ -50,15 +49,14 @@ class Reporter(Protocol):
 FactsReader = Callable[[], EventFacts]
 
 
-@dataclass(frozen=True)
-class Seams:
+class Seams(NamedTuple):
     """What reaches the two APIs, and how long a run pauses between attempts. None means the real thing: httpx's
     own transport, PyGithub's `GitHubRepo`; the default `Pacing` holds the real pauses."""
 
     recoupable_transport: httpx.BaseTransport | None = None
     open_github: OpenGitHub | None = None
-    network: Network = field(default_factory=Network)
-    pacing: Pacing = field(default_factory=Pacing)
+    network: Network = Network()
+    pacing: Pacing = Pacing()
 
     def github(self, access: GitHubAccess) -> GitHubApi:
         """The `GitHubApi` for `access`; whichever it is, no secret reaches a comment it writes."""
@@ -74,12 +72,16 @@ class Seams:
         )
 
 
+REAL_SEAMS = Seams()
+"""The real thing on both sides."""
+
+
 def run(
     raw_inputs: Mapping[str, str],
     env: RunnerEnv,
     read_facts: FactsReader,
     reporter: Reporter,
-    seams: Seams = Seams(),
+    seams: Seams = REAL_SEAMS,
     *,
     interface: Interface = WORKFLOW,
 ) -> int:
@@ -105,13 +107,13 @@ def run(
         return finish(reporter, Outcome(state=State.FAILED, message=message))
 
 
-@dataclass
 class Progress:
     """What the run has done so far, for the handlers of the unexpected: the session it has, once it has one."""
 
-    session: Outcome | None = None
-    requested: bool = False
-    """Whether a POST has been started: from then on, a cancellation may have left a session behind."""
+    def __init__(self) -> None:
+        self.session: Outcome | None = None
+        self.requested = False
+        """Whether a POST has been started: from then on, a cancellation may have left a session behind."""
 
 
 def _cancelled_without_a_session(cancelled: Cancelled, *, requested: bool) -> Outcome:
@@ -153,7 +155,7 @@ def _run(
         finish(reporter, Outcome(state=State.FAILED, message=str(error)))
         return interface.bad_input_exit
     try:
-        seams = replace(seams, network=read_network(os.environ))  # one CA policy and checked proxies for both APIs
+        seams = seams._replace(network=read_network(os.environ))  # one CA policy and checked proxies for both APIs
     except SetupError as error:
         return finish(reporter, Outcome(state=State.FAILED, message=str(error)))
     try:

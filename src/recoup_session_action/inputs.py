@@ -11,9 +11,8 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
@@ -30,8 +29,7 @@ class InputKind(StrEnum):
     SECRET = "secret"  # noqa: S105 (a kind of input, not a secret)
 
 
-@dataclass(frozen=True)
-class InputSpec:
+class InputSpec(NamedTuple):
     """One input: the single place that names it. action.yml, the README's table, the CLI's flags and the
     set of boolean inputs all follow these specs (a test fails on any drift)."""
 

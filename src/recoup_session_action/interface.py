@@ -8,14 +8,13 @@ Every message that tells a person which input to fix names it through an `Interf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Where the command line looks for a secret input that no flag gave.
 ENVIRONMENT_FALLBACKS = {"api-key": "RECOUP_API_KEY", "github-token": "GITHUB_TOKEN"}
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(NamedTuple):
     command_line: bool
     bad_input_exit: int
 

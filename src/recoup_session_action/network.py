@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import SetupError
@@ -31,8 +30,7 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 PROXY_SCHEMES = ("http", "https")
 
 
-@dataclass(frozen=True)
-class Network:
+class Network(NamedTuple):
     """The CA certificates both clients trust: PEM text, or None for the public bundle both use by default."""
 
     ca_pem: str | None = None

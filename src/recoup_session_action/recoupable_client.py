@@ -13,8 +13,8 @@ import random
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -44,8 +44,7 @@ _RETRYABLE_ENVELOPE = frozenset({500, 502})
 _REDIRECTS = frozenset({301, 302, 307, 308})
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     response: CreateSessionResponse
     body: str
     attempts: int
@@ -60,8 +59,7 @@ def _verification(api_url: str) -> ssl.SSLContext | bool:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     """A session read (GET) or changed (PATCH): the answer and its body as compact, redacted JSON."""
 
     response: GetSessionResponse
