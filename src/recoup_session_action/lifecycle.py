@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .commands import Command
     from .comment_record import CommentRecord
     from .github_api import GitHubApi, IssueComment
+    from .recoupable_client import Fetched
     from .sticky import Replaced, Settler
 
 
@@ -187,14 +188,7 @@ class Lifecycle:
         if ended is not None:
             return f"session {old}: {ended}"
         self.reporter.info(f"Session {old} is running: reusing it (no new session).")
-        response = CreateSessionResponse(session=fetched.response.session, chat=Chat(id=record.chat_id))
-        return Outcome(
-            state=State.REUSED,
-            target=self.target,
-            response=response,
-            response_body=fetched.body,
-            session_url=session_url(self.settings.app_url, response),
-        )
+        return self._known_session(State.REUSED, fetched, record.chat_id)
 
     # -- closing ----------------------------------------------------------------------------------------------
 
@@ -253,12 +247,17 @@ class Lifecycle:
             except ApiFailure as failure:
                 message = f"Could not archive session {session_id}: {failure}."
                 return Outcome(state=State.FAILED, message=message, target=self.target)
-        response = CreateSessionResponse(session=patched.response.session, chat=Chat(id=chat_id))
+        return self._known_session(State.ARCHIVED, patched, chat_id)
+
+    def _known_session(self, state: State, answer: Fetched, chat_id: str) -> Outcome:
+        """The outcome for a session this run read or changed: the chat id comes from the comment's record,
+        since the API answers a GET or PATCH with the session alone."""
+        response = CreateSessionResponse(session=answer.response.session, chat=Chat(id=chat_id))
         return Outcome(
-            state=State.ARCHIVED,
+            state=state,
             target=self.target,
             response=response,
-            response_body=patched.body,
+            response_body=answer.body,
             session_url=session_url(self.settings.app_url, response),
         )
 
