@@ -30,17 +30,13 @@ RECOUP_API_KEY. The pull-request comment is off outside a runner unless --pr-num
 token comes from --github-token or GITHUB_TOKEN).
 """
 EPILOG = """\
-commands:
-  demo    run the whole flow against local stand-ins of the Recoupable and GitHub APIs
-          (no credentials, no network) and show the outputs, summary and comment
-  help    show this help, or a command's (help demo)
-
 exit status: 0 on success or skip, 1 on failure, 2 on a usage error (a bad flag or flag value).
 """
 DEMO_DESCRIPTION = """\
-Run the whole flow twice against local stand-ins of the Recoupable and GitHub APIs, on 127.0.0.1: no
-credentials and no network. Shows each run's log, outputs and job summary, and the pull-request comment kept
-up to date by the second run. Takes no options.
+Play the life of a pull request against local stand-ins of the Recoupable and GitHub APIs, on 127.0.0.1: no
+credentials and no network. The pull request is opened (a session is created), pushed to (the same session is
+reused) and closed (the session is archived); each run's log and outputs are shown, with the pull-request
+comment after each. Takes no options.
 """
 
 
@@ -62,8 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             inputs.add_argument(f"--{spec.name}", metavar=spec.name.upper().replace("-", "_"), help=spec.flag_help)
     commands = parser.add_subparsers(dest="subcommand", metavar="command", title="commands")
-    commands.add_parser("demo", help="run the whole flow against local stand-ins", description=DEMO_DESCRIPTION)
-    helper = commands.add_parser("help", help="show this help, or a command's")
+    commands.add_parser(
+        "demo",
+        help="play a pull request's life against local stand-ins of both APIs (no credentials, no network)",
+        description=DEMO_DESCRIPTION,
+    )
+    helper = commands.add_parser("help", help="show this help, or a command's (help demo)")
     helper.add_argument("topic", nargs="?", choices=["demo"], help="the command to explain")
     return parser
 
