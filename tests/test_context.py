@@ -44,7 +44,7 @@ def test_each_of_our_event_fixtures_resolves_as_expected(name: str, tmp_path: Pa
     env = RunnerEnv.from_environ(fixture.runner_env())
     expected = fixture.expected
 
-    facts = resolve_event(env, load_event(str(path)))
+    facts = resolve_event(env, load_event(env._replace(event_path=str(path))))
 
     assert facts.pull_request_to_fetch == expected.pull_request_to_fetch
     assert facts.branch_deleted is expected.branch_deleted
@@ -175,4 +175,41 @@ def test_a_bad_event_file_is_a_clear_error(tmp_path: Path, content: bytes | None
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ContextError, match=message):
-        load_event(str(path))
+        load_event(RunnerEnv(event_name="pull_request", event_path=str(path)))
+
+
+@pytest.mark.parametrize(
+    ("event_name", "payload", "where"),
+    [
+        (
+            "pull_request",
+            {"pull_request": {"number": 0, "head": {"ref": "a"}, "base": {"ref": "b"}}},
+            "pull_request.number",
+        ),
+        ("pull_request_target", {"pull_request": "opened"}, "pull_request"),
+        ("issue_comment", {"issue": {"number": "twelve"}}, "issue.number"),
+        ("issue_comment", {"issue": {"number": 1}, "comment": {"id": "x"}}, "comment.id"),
+        ("push", {"deleted": "maybe"}, "deleted"),
+        ("workflow_run", {"workflow_run": {"pull_requests": [{"number": -1}]}}, "workflow_run.pull_requests.0.number"),
+        ("merge_group", {"merge_group": {}}, "merge_group.head_ref"),
+        ("release", {"repository": {"full_name": 1}}, "repository.full_name"),
+        ("schedule", {"sender": "octocat"}, "sender"),
+    ],
+)
+def test_each_event_checks_the_payload_fields_it_is_read_for(
+    tmp_path: Path, event_name: str, payload: dict[str, Any], where: str
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(ContextError, match=rf"has an unexpected shape at {where}: "):
+        load_event(RunnerEnv(event_name=event_name, event_path=str(path)))
+
+
+def test_an_event_leaves_unread_the_payload_fields_only_other_events_are_read_for(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    payload = {"ref": "refs/heads/main", "pull_request": "not a pull request", "issue": [], "merge_group": 1}
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    event = load_event(RunnerEnv(event_name="push", event_path=str(path)))
+    assert (event.ref, event.pull_request, event.issue, event.merge_group) == ("refs/heads/main", None, None, None)
+    with pytest.raises(ContextError, match="unexpected shape at pull_request: "):
+        load_event(RunnerEnv(event_name="pull_request", event_path=str(path)))

@@ -40,7 +40,7 @@ def _env_for(entry: dict[str, Any], payload: dict[str, Any]) -> RunnerEnv:
 def test_every_shared_payload_resolves_as_its_manifest_says(entry: dict[str, Any]) -> None:
     path = shared.GITHUB_FIXTURES / entry["file"]
     env = _env_for(entry, shared.load(path))
-    facts = resolve_event(env, load_event(str(path)))
+    facts = resolve_event(env, load_event(env._replace(event_path=str(path))))
     name = entry["event_name"]
     if "pr_number" in entry:
         _assert_pull_request(entry, facts, env)
@@ -84,7 +84,7 @@ def _assert_issue_comment(entry: dict[str, Any], facts: EventFacts, env: RunnerE
 def test_a_real_pull_request_target_from_a_fork_uses_the_forks_branch() -> None:
     path = shared.GITHUB_FIXTURES / "events/pull_request/opened.from-fork.json"
     env = RunnerEnv(event_name="pull_request_target", repository="mendersoftware/workflows", ref="refs/heads/master")
-    target = apply_inputs(resolve_event(env, load_event(str(path))), settings(), env)
+    target = apply_inputs(resolve_event(env, load_event(env._replace(event_path=str(path)))), settings(), env)
     assert target.repository.full_name == "tranchitella/workflows"
     assert target.branch == "men-4705"
     assert target.clone_url == "https://github.com/tranchitella/workflows.git"

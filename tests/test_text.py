@@ -71,3 +71,14 @@ def test_redact_compiles_no_pattern_where_no_character_of_the_secret_is_escaped(
     assert secret_pattern.cache_info().currsize == 0
     assert redact("key: rk\\_live\\_abc", ["rk_live_abc"]) == "key: ***"
     assert secret_pattern.cache_info().currsize == 1
+
+
+def test_redact_compiles_no_pattern_where_a_stretch_of_the_secret_only_written_raw_is_missing() -> None:
+    """The secret's '_' is written escaped in the text, so its pattern would be needed to find it; but 'live'
+    and 'abc' can only be there raw, and 'abc' is not, so the secret is in no form."""
+    secret_pattern.cache_clear()
+    summary = "| Branch | feat\\_live\\_ab |\n| Key | rk\\_live\\_abd |"
+    assert redact(summary, ["rk_live_abc"]) == summary
+    assert secret_pattern.cache_info().currsize == 0
+    assert redact(summary + " rk\\_live\\_abc", ["rk_live_abc"]) == summary + " ***"
+    assert secret_pattern.cache_info().currsize == 1

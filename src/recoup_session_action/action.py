@@ -19,4 +19,4 @@ def main(overrides: Mapping[str, str], seams: Seams | None = None) -> int:
     raw = read_inputs(os.environ, overrides, stream)
     env = RunnerEnv.from_environ(os.environ)
     reporter = RunnerReporter.from_environ(os.environ, stream, secrets=[raw[name] for name in SECRET_INPUTS])
-    return run(raw, env, lambda: resolve_event(env, load_event(env.event_path)), reporter, seams or Seams())
+    return run(raw, env, lambda: resolve_event(env, load_event(env)), reporter, seams or Seams())

@@ -30,9 +30,22 @@ def redact(text: str, secrets: Iterable[str]) -> str:
             escaped = _escaped_characters(text)
         if escaped.isdisjoint(secret) and not ("@" in secret and _ZERO_WIDTH_SPACE in escaped):
             text = text.replace(secret, "***")  # only the raw form can be here: what the pattern would find
-        else:
+        elif _raw_stretches_present(text, secret, escaped):
             text = secret_pattern(secret).sub("***", text)
     return text
+
+
+def _raw_stretches_present(text: str, secret: str, escaped: frozenset[str]) -> bool:
+    """Whether each stretch of `secret` between the characters in `escaped` (and '@', which may be followed by a
+    zero-width space) is in `text` as it is. A character no escaped form in `text` stands for can only be there
+    raw, so where a stretch is missing, the secret is in no form and its pattern need not be compiled."""
+    start = 0
+    for end, char in enumerate(secret):
+        if char in escaped or char == "@":
+            if secret[start:end] not in text:
+                return False
+            start = end + 1
+    return secret[start:] in text
 
 
 _ZERO_WIDTH_SPACE = "\u200b"

@@ -78,7 +78,7 @@ def _run_once(step: int, folder: Path, event_path: str, api_url: str, github_api
     inputs = {"api-key": DEMO_API_KEY, "api-url": api_url, "github-token": DEMO_TOKEN}
     log = io.StringIO()
     reporter = RunnerReporter(log, str(output_file), str(summary_file))
-    code = run(inputs, env, lambda: resolve_event(env, load_event(env.event_path)), reporter)
+    code = run(inputs, env, lambda: resolve_event(env, load_event(env)), reporter)
     _say(f"Run {step}: exit code {code}. The action's log:")
     print(textwrap.indent(log.getvalue(), "    "))
     _say(f"Run {step}: outputs (GITHUB_OUTPUT; the rest are in the log above):")
