@@ -215,9 +215,7 @@ def _session(
             log_request(reporter, settings, request)
             return finish(reporter, Outcome(state=State.DRY_RUN, target=target, request=request))
         if not reacts(facts, settings) and (place := no_comment(reporter, settings, interface)) is not None:
-            log_request(reporter, settings, request)
-            progress.requested = True
-            outcome = create_session(reporter, settings, target, request, seams, interface=interface)
+            outcome = create_session(reporter, settings, target, request, seams, interface=interface, progress=progress)
             return _report_uncommented(reporter, progress, outcome, place)
     from .lifecycle import Lifecycle  # noqa: PLC0415 (only a run that comments, reacts or archives)
 
@@ -403,8 +401,12 @@ def create_session(
     seams: Seams,
     *,
     interface: Interface,
+    progress: Progress,
     replaced: str | None = None,
 ) -> Outcome:
+    """Log the request, then send it; from here on a cancellation may leave a session behind (`progress`)."""
+    log_request(reporter, settings, request)
+    progress.requested = True
     calling = False
     try:
         with open_client(reporter, settings, seams, interface) as client:

@@ -22,7 +22,6 @@ from .flow import (
     github_access,
     key_missing,
     log_comment,
-    log_request,
     no_comment,
     open_client,
 )
@@ -68,10 +67,15 @@ class Lifecycle:
     # -- the session ------------------------------------------------------------------------------------------
 
     def _create(self, request: CreateSessionRequest, replaced: str | None = None) -> Outcome:
-        log_request(self.reporter, self.settings, request)
-        self.progress.requested = True
         return create_session(
-            self.reporter, self.settings, self.target, request, self.seams, interface=self.interface, replaced=replaced
+            self.reporter,
+            self.settings,
+            self.target,
+            request,
+            self.seams,
+            interface=self.interface,
+            progress=self.progress,
+            replaced=replaced,
         )
 
     def _claimed(self, request: CreateSessionRequest, number: int) -> int:
