@@ -32,11 +32,16 @@ def read_inputs(environ: Mapping[str, str], overrides: Mapping[str, str], stream
     raw: dict[str, str] = {}
     for spec in INPUT_SPECS:
         upper = spec.name.upper()
-        given = environ.get(f"INPUT_{upper}", environ.get(f"INPUT_{upper.replace('-', '_')}"))
-        if spec.empty_is_value and given is None and spec.name not in overrides:
-            continue  # unset, not empty: the default applies
-        from_env = environ.get(f"INPUT_{upper}") or environ.get(f"INPUT_{upper.replace('-', '_')}") or ""
-        raw[spec.name] = overrides.get(spec.name, from_env if not spec.empty_is_value else given or "")
+        names = (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}")
+        if spec.name in overrides:
+            raw[spec.name] = overrides[spec.name]
+        elif spec.empty_is_value:
+            given = next((environ[name] for name in names if name in environ), None)
+            if given is None:
+                continue  # unset, not empty: the default applies
+            raw[spec.name] = given
+        else:
+            raw[spec.name] = next((environ[name] for name in names if environ.get(name)), "")
         if spec.name in SECRET_INPUTS:
             mask(stream, raw[spec.name])
     return raw
