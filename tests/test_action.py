@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -305,6 +308,54 @@ def test_each_path_imports_only_what_it_uses(
     assert {"pydantic", "recoup_session_action"} <= packages
     assert used <= packages
     assert not unused & packages
+
+
+# Counts the cyclic collector's passes in any Python started with this folder on PYTHONPATH, apart by whether the
+# threshold was CPython's default (700, as during start-up) or raised, and says so at exit.
+_COLLECTOR_PROBE = """\
+import atexit, gc, sys
+_raised = []
+gc.callbacks.append(lambda phase, info: phase == "start" and _raised.append(gc.get_threshold()[0] > 700))
+atexit.register(lambda: print(f"collector passes with the threshold raised: {sum(_raised)}", file=sys.stderr))
+"""
+
+
+def _collector_passes(stderr: str) -> int:
+    found = re.search(r"^collector passes with the threshold raised: (\d+)$", stderr, flags=re.MULTILINE)
+    assert found, stderr
+    return int(found.group(1))
+
+
+def test_a_run_never_stops_for_the_cyclic_collector_once_started(
+    action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn, tmp_path: Path
+) -> None:
+    """The heaviest path (PyGithub, httpx, the comment): once the console script has raised the threshold
+    (`entry.COLLECTOR_THRESHOLD`), before it imports anything heavy, the collector never runs. The probe is shown
+    to count: importing PyGithub with the threshold raised only to 2,000 makes passes."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(_COLLECTOR_PROBE, encoding="utf-8")
+    github.add_pull(
+        "acme", "app", 42, title="Add search", head_ref="feat/search", head_sha="1234abcd", head_full_name="acme/app"
+    )
+    run = action_runner(
+        event_name="pull_request",
+        event=pull_request_event(),
+        inputs=_inputs(recoupable, comment="update", **{"github-token": GITHUB_TOKEN}),
+        env={"PYTHONPATH": str(probe), "GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/app"},
+    )
+    lower = subprocess.run(
+        [sys.executable, "-c", "import gc; gc.set_threshold(2000); import github"],
+        env={"PYTHONPATH": str(probe)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert run.returncode == 0, run.log
+    assert run.outputs["comment-id"] != ""
+    assert _collector_passes(run.stderr) == 0
+    assert _collector_passes(lower.stderr) > 0
 
 
 def test_one_connection_per_host_per_run_retries_and_comment_included(

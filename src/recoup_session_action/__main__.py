@@ -1,5 +1,5 @@
 import sys
 
-from .entry import main
+from .entry import console
 
-sys.exit(main())
+sys.exit(console())
