@@ -201,7 +201,7 @@ def _session(
     closes a pull request hands over to `lifecycle` (imported only then); a dry run and a run with no comment to
     make finish here."""
     if command is not None and command.title and settings.title is None:
-        settings = settings.model_copy(update={"title": command.title})
+        settings = settings._replace(title=command.title)
     request = build_request(settings, target)
     if facts.closes_pull_request and settings.dry_run:
         what = "archive" if settings.on_close is OnClose.ARCHIVE else "note the close on"

@@ -7,9 +7,8 @@ same way wherever it comes from.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict
 
 from .text import quoted
 
@@ -29,10 +28,8 @@ _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
-class RepoSlug(BaseModel):
-    """`owner/name` of a GitHub repository, checked by GitHub's naming rules."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
+class RepoSlug(NamedTuple):
+    """`owner/name` of a GitHub repository, checked by GitHub's naming rules (`parse`)."""
 
     owner: str
     name: str

@@ -1,8 +1,8 @@
 """The action's inputs: their names and defaults, and their validation into one typed `Settings`.
 
-Every input arrives as text (from `INPUT_*` variables or command-line flags). It is checked here once;
-nothing downstream re-parses a string. A failure is an `InputError` whose one-line message names the
-input, the value (never for a secret) and the rule.
+Every input arrives as text (from `INPUT_*` variables or command-line flags). It is checked here once, by the
+parser its spec names; nothing downstream re-parses a string. A failure is an `InputError` whose one-line
+message names the input, the value (never for a secret) and the rule.
 """
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from .errors import InputError
 from .github_rules import MAX_ISSUE_NUMBER, RepoSlug, check_branch, check_clone_url
 from .interface import WORKFLOW, Interface
-from .text import first_validation_error, quoted
+from .text import quoted
 
 
 class InputKind(StrEnum):
@@ -28,183 +28,6 @@ class InputKind(StrEnum):
     BOOLEAN = "boolean"
     SECRET = "secret"  # noqa: S105 (a kind of input, not a secret)
 
-
-class InputSpec(NamedTuple):
-    """One input: the single place that names it. action.yml, the README's table, the CLI's flags and the
-    set of boolean inputs all follow these specs (a test fails on any drift)."""
-
-    name: str
-    default: str
-    description: str
-    flag_help: str
-    kind: InputKind = InputKind.TEXT
-    runner_default: str | None = None  # what action.yml declares where a runner fills in more than the code does
-    empty_is_value: bool = False  # an input given as "" means "" (not the default), as a runner passes it
-
-    @property
-    def action_default(self) -> str:
-        return self.default if self.runner_default is None else self.runner_default
-
-
-INPUT_SPECS: tuple[InputSpec, ...] = (
-    InputSpec(
-        "api-key",
-        "",
-        "Recoupable API key, sent as x-api-key. Masked in the log at once. "
-        "Pass a secret, e.g. ${{ secrets.RECOUP_API_KEY }}.",
-        "Recoupable API key, sent as x-api-key (default: $RECOUP_API_KEY)",
-        InputKind.SECRET,
-    ),
-    InputSpec(
-        "api-url",
-        "https://api.recoupable.com",
-        "Base URL of the Recoupable API (https; plain http only for localhost).",
-        "API base URL (default: https://api.recoupable.com)",
-    ),
-    InputSpec(
-        "app-url",
-        "https://chat.recoupable.com",
-        "Base of the session link, {app-url}/sessions/{session id}/chats/{chat id}.",
-        "base of the session link (default: https://chat.recoupable.com)",
-    ),
-    InputSpec(
-        "title",
-        "",
-        'Session title. Empty means "{PR title} (#{number})" on a pull request, otherwise the server chooses.',
-        "session title (default: '{PR title} (#{number})' on a pull request, else chosen by the server)",
-    ),
-    InputSpec(
-        "repository",
-        "",
-        "Repository as owner/name. Empty means from the event "
-        "(for a pull request, the head repository, a fork included).",
-        "owner/name (default: from the event, or the origin remote)",
-    ),
-    InputSpec(
-        "branch",
-        "",
-        "Branch for the session (refs/heads/ is dropped, so github.ref works). "
-        "Empty means from the event (for a pull request, its head branch).",
-        "branch (default: from the event, or the current branch)",
-    ),
-    InputSpec(
-        "new-branch",
-        "false",
-        "Whether the server should create a new branch for the session (isNewBranch).",
-        "let the server create a new branch (isNewBranch: true)",
-        InputKind.BOOLEAN,
-    ),
-    InputSpec(
-        "clone-url",
-        "",
-        "Clone URL. Empty means the repository's clone_url from the event, else {server}/{owner}/{name}.git.",
-        "clone URL (default: from the event, or the origin remote)",
-    ),
-    InputSpec(
-        "sandbox-type",
-        "vercel",
-        "Sandbox provider; the API accepts only vercel.",
-        "sandbox provider (default: vercel, the only one the API accepts)",
-    ),
-    InputSpec(
-        "organization-id",
-        "",
-        "Recoupable organization id (a UUID) to create the session in; empty for a personal session.",
-        "Recoupable organization UUID",
-    ),
-    InputSpec(
-        "github-token",
-        "",
-        "GitHub token used to read the pull request and write the comment. Empty skips the comment.",
-        "GitHub token for the pull-request comment (default: $GITHUB_TOKEN)",
-        InputKind.SECRET,
-        runner_default="${{ github.token }}",
-    ),
-    InputSpec(
-        "comment",
-        "update",
-        "Pull-request comment mode. update keeps one comment up to date, create adds one per run, "
-        "off makes no GitHub call.",
-        "update (one sticky comment), create (a new one each run) or off "
-        "(default outside a runner: off, or update with --pr-number)",
-    ),
-    InputSpec(
-        "comment-tag",
-        "recoup-session",
-        "Tag that identifies this action's comment; steps with different tags keep different comments.",
-        "tag that identifies this action's comment (default: recoup-session)",
-    ),
-    InputSpec(
-        "comment-template",
-        "",
-        "Optional Markdown for the comment with {session_url}, {session_id}, {chat_id}, {repository}, {branch}, "
-        "{status} and {run_url} placeholders.",
-        "Markdown template with {session_url} {session_id} {chat_id} {repository} {branch} {status} {run_url}",
-    ),
-    InputSpec(
-        "session",
-        "reuse",
-        "reuse keeps one session per pull request or issue: the session its comment records is reused while it "
-        "runs, else a new one replaces it; new creates a session every run. Without a comment to read, reuse is new.",
-        "reuse (the session the comment records, while it runs) or new (always create) (default: reuse)",
-    ),
-    InputSpec(
-        "on-close",
-        "archive",
-        "When a pull request closes: archive archives the session its comment records (PATCH), keep leaves it "
-        "running and notes the close in the comment.",
-        "archive (PATCH the recorded session to archived) or keep, when a pull request closes (default: archive)",
-    ),
-    InputSpec(
-        "command",
-        "/recoup",
-        "On issue_comment, the first word a comment must have to start a session (/recoup new forces a new one; "
-        "the rest of the line is the title). Empty lets every comment through.",
-        "first word an issue_comment must have (default: /recoup; empty: every comment)",
-        empty_is_value=True,
-    ),
-    InputSpec(
-        "pr-number",
-        "",
-        "Pull request (or issue) number to comment on, overriding the one found from the event.",
-        "pull request (or issue) to comment on, overriding the event; outside a runner it turns the comment on",
-    ),
-    InputSpec(
-        "allowed-associations",
-        "OWNER,MEMBER,COLLABORATOR",
-        "On issue_comment, the comment author associations allowed to start a session (comma-separated).",
-        "comma-separated author associations allowed to trigger on issue_comment (default: OWNER,MEMBER,COLLABORATOR)",
-    ),
-    InputSpec(
-        "fail-on-comment-error",
-        "false",
-        "Whether a failed comment fails the step (the session is kept and reported either way).",
-        "exit 1 when the comment fails (the session is kept either way)",
-        InputKind.BOOLEAN,
-    ),
-    InputSpec(
-        "dry-run",
-        "false",
-        "Resolve and validate everything, print the request and the outputs it would set, and send nothing.",
-        "resolve and validate everything, print the request and outputs, send nothing",
-        InputKind.BOOLEAN,
-    ),
-    InputSpec(
-        "timeout-seconds",
-        "30",
-        "Total time allowed for the API call (every attempt, wait and byte), "
-        "and again for all GitHub calls of the comment.",
-        "total time for the API call, retries included (default: 30)",
-    ),
-    InputSpec(
-        "max-retries",
-        "3",
-        "Retries after the first attempt, made only where the session was certainly not created.",
-        "retries after the first attempt, only where no session can have been made (default: 3)",
-    ),
-)
-SECRET_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.SECRET)
-BOOLEAN_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.BOOLEAN)
 
 MAX_TITLE_LENGTH = 300
 COMMENT_PLACEHOLDERS = frozenset({"session_url", "session_id", "chat_id", "repository", "branch", "status", "run_url"})
@@ -367,42 +190,235 @@ def parse_sandbox_type(text: str) -> Literal["vercel"]:
     return "vercel"
 
 
-def _optional(parser: Any) -> Any:
-    return BeforeValidator(lambda text: parser(text) if text else None)
+class InputSpec(NamedTuple):
+    """One input: the single place that names it. action.yml, the README's table, the CLI's flags and the
+    set of boolean inputs all follow these specs (a test fails on any drift)."""
+
+    name: str
+    default: str
+    description: str
+    flag_help: str
+    parse: Callable[[str], Any]
+    """Text (never empty, unless `empty_is_value`) to the `Settings` value; raises ValueError saying why not."""
+    kind: InputKind = InputKind.TEXT
+    runner_default: str | None = None  # what action.yml declares where a runner fills in more than the code does
+    empty_is_value: bool = False  # an input given as "" means "" (not the default), as a runner passes it
+
+    @property
+    def action_default(self) -> str:
+        return self.default if self.runner_default is None else self.runner_default
 
 
-def _required(parser: Any) -> Any:
-    return BeforeValidator(parser)
+INPUT_SPECS: tuple[InputSpec, ...] = (
+    InputSpec(
+        "api-key",
+        "",
+        "Recoupable API key, sent as x-api-key. Masked in the log at once. "
+        "Pass a secret, e.g. ${{ secrets.RECOUP_API_KEY }}.",
+        "Recoupable API key, sent as x-api-key (default: $RECOUP_API_KEY)",
+        parse=SecretStr,
+        kind=InputKind.SECRET,
+    ),
+    InputSpec(
+        "api-url",
+        "https://api.recoupable.com",
+        "Base URL of the Recoupable API (https; plain http only for localhost).",
+        "API base URL (default: https://api.recoupable.com)",
+        parse=check_base_url,
+    ),
+    InputSpec(
+        "app-url",
+        "https://chat.recoupable.com",
+        "Base of the session link, {app-url}/sessions/{session id}/chats/{chat id}.",
+        "base of the session link (default: https://chat.recoupable.com)",
+        parse=check_base_url,
+    ),
+    InputSpec(
+        "title",
+        "",
+        'Session title. Empty means "{PR title} (#{number})" on a pull request, otherwise the server chooses.',
+        "session title (default: '{PR title} (#{number})' on a pull request, else chosen by the server)",
+        parse=check_title,
+    ),
+    InputSpec(
+        "repository",
+        "",
+        "Repository as owner/name. Empty means from the event "
+        "(for a pull request, the head repository, a fork included).",
+        "owner/name (default: from the event, or the origin remote)",
+        parse=RepoSlug.parse,
+    ),
+    InputSpec(
+        "branch",
+        "",
+        "Branch for the session (refs/heads/ is dropped, so github.ref works). "
+        "Empty means from the event (for a pull request, its head branch).",
+        "branch (default: from the event, or the current branch)",
+        parse=check_branch,
+    ),
+    InputSpec(
+        "new-branch",
+        "false",
+        "Whether the server should create a new branch for the session (isNewBranch).",
+        "let the server create a new branch (isNewBranch: true)",
+        parse=parse_bool,
+        kind=InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "clone-url",
+        "",
+        "Clone URL. Empty means the repository's clone_url from the event, else {server}/{owner}/{name}.git.",
+        "clone URL (default: from the event, or the origin remote)",
+        parse=check_clone_url,
+    ),
+    InputSpec(
+        "sandbox-type",
+        "vercel",
+        "Sandbox provider; the API accepts only vercel.",
+        "sandbox provider (default: vercel, the only one the API accepts)",
+        parse=parse_sandbox_type,
+    ),
+    InputSpec(
+        "organization-id",
+        "",
+        "Recoupable organization id (a UUID) to create the session in; empty for a personal session.",
+        "Recoupable organization UUID",
+        parse=parse_uuid,
+    ),
+    InputSpec(
+        "github-token",
+        "",
+        "GitHub token used to read the pull request and write the comment. Empty skips the comment.",
+        "GitHub token for the pull-request comment (default: $GITHUB_TOKEN)",
+        parse=SecretStr,
+        kind=InputKind.SECRET,
+        runner_default="${{ github.token }}",
+    ),
+    InputSpec(
+        "comment",
+        "update",
+        "Pull-request comment mode. update keeps one comment up to date, create adds one per run, "
+        "off makes no GitHub call.",
+        "update (one sticky comment), create (a new one each run) or off "
+        "(default outside a runner: off, or update with --pr-number)",
+        parse=parse_comment_mode,
+    ),
+    InputSpec(
+        "comment-tag",
+        "recoup-session",
+        "Tag that identifies this action's comment; steps with different tags keep different comments.",
+        "tag that identifies this action's comment (default: recoup-session)",
+        parse=parse_comment_tag,
+    ),
+    InputSpec(
+        "comment-template",
+        "",
+        "Optional Markdown for the comment with {session_url}, {session_id}, {chat_id}, {repository}, {branch}, "
+        "{status} and {run_url} placeholders.",
+        "Markdown template with {session_url} {session_id} {chat_id} {repository} {branch} {status} {run_url}",
+        parse=check_comment_template,
+    ),
+    InputSpec(
+        "session",
+        "reuse",
+        "reuse keeps one session per pull request or issue: the session its comment records is reused while it "
+        "runs, else a new one replaces it; new creates a session every run. Without a comment to read, reuse is new.",
+        "reuse (the session the comment records, while it runs) or new (always create) (default: reuse)",
+        parse=parse_session_mode,
+    ),
+    InputSpec(
+        "on-close",
+        "archive",
+        "When a pull request closes: archive archives the session its comment records (PATCH), keep leaves it "
+        "running and notes the close in the comment.",
+        "archive (PATCH the recorded session to archived) or keep, when a pull request closes (default: archive)",
+        parse=parse_on_close,
+    ),
+    InputSpec(
+        "command",
+        "/recoup",
+        "On issue_comment, the first word a comment must have to start a session (/recoup new forces a new one; "
+        "the rest of the line is the title). Empty lets every comment through.",
+        "first word an issue_comment must have (default: /recoup; empty: every comment)",
+        parse=parse_command,
+        empty_is_value=True,
+    ),
+    InputSpec(
+        "pr-number",
+        "",
+        "Pull request (or issue) number to comment on, overriding the one found from the event.",
+        "pull request (or issue) to comment on, overriding the event; outside a runner it turns the comment on",
+        parse=parse_pull_number,
+    ),
+    InputSpec(
+        "allowed-associations",
+        "OWNER,MEMBER,COLLABORATOR",
+        "On issue_comment, the comment author associations allowed to start a session (comma-separated).",
+        "comma-separated author associations allowed to trigger on issue_comment (default: OWNER,MEMBER,COLLABORATOR)",
+        parse=parse_associations,
+    ),
+    InputSpec(
+        "fail-on-comment-error",
+        "false",
+        "Whether a failed comment fails the step (the session is kept and reported either way).",
+        "exit 1 when the comment fails (the session is kept either way)",
+        parse=parse_bool,
+        kind=InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "dry-run",
+        "false",
+        "Resolve and validate everything, print the request and the outputs it would set, and send nothing.",
+        "resolve and validate everything, print the request and outputs, send nothing",
+        parse=parse_bool,
+        kind=InputKind.BOOLEAN,
+    ),
+    InputSpec(
+        "timeout-seconds",
+        "30",
+        "Total time allowed for the API call (every attempt, wait and byte), "
+        "and again for all GitHub calls of the comment.",
+        "total time for the API call, retries included (default: 30)",
+        parse=parse_timeout,
+    ),
+    InputSpec(
+        "max-retries",
+        "3",
+        "Retries after the first attempt, made only where the session was certainly not created.",
+        "retries after the first attempt, only where no session can have been made (default: 3)",
+        parse=parse_retries,
+    ),
+)
+SECRET_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.SECRET)
+BOOLEAN_INPUTS = frozenset(spec.name for spec in INPUT_SPECS if spec.kind is InputKind.BOOLEAN)
 
 
-class Settings(BaseModel):
-    """All inputs, validated and typed. Empty optional inputs are None."""
+class Settings(NamedTuple):
+    """All inputs, checked and typed by their specs' parsers (`parse_settings`). Empty optional inputs are None."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
-
-    api_key: SecretStr | None = Field(alias="api-key")
-    api_url: Annotated[str, _required(check_base_url)] = Field(alias="api-url")
-    app_url: Annotated[str, _required(check_base_url)] = Field(alias="app-url")
-    title: Annotated[str | None, _optional(check_title)] = Field(alias="title")
-    repository: Annotated[RepoSlug | None, _optional(RepoSlug.parse)] = Field(alias="repository")
-    branch: Annotated[str | None, _optional(check_branch)] = Field(alias="branch")
-    new_branch: Annotated[bool, _required(parse_bool)] = Field(alias="new-branch")
-    clone_url: Annotated[str | None, _optional(check_clone_url)] = Field(alias="clone-url")
-    sandbox_type: Annotated[Literal["vercel"], _required(parse_sandbox_type)] = Field(alias="sandbox-type")
-    organization_id: Annotated[uuid.UUID | None, _optional(parse_uuid)] = Field(alias="organization-id")
-    github_token: SecretStr | None = Field(alias="github-token")
-    comment: Annotated[CommentMode, _required(parse_comment_mode)] = Field(alias="comment")
-    comment_tag: Annotated[str, _required(parse_comment_tag)] = Field(alias="comment-tag")
-    comment_template: Annotated[str | None, _optional(check_comment_template)] = Field(alias="comment-template")
-    session: Annotated[SessionMode, _required(parse_session_mode)] = Field(alias="session")
-    on_close: Annotated[OnClose, _required(parse_on_close)] = Field(alias="on-close")
-    command: Annotated[str, _required(parse_command)] = Field(alias="command")
-    pr_number: Annotated[int | None, _optional(parse_pull_number)] = Field(alias="pr-number")
-    allowed_associations: Annotated[frozenset[str], _required(parse_associations)] = Field(alias="allowed-associations")
-    fail_on_comment_error: Annotated[bool, _required(parse_bool)] = Field(alias="fail-on-comment-error")
-    dry_run: Annotated[bool, _required(parse_bool)] = Field(alias="dry-run")
-    timeout_seconds: Annotated[float, _required(parse_timeout)] = Field(alias="timeout-seconds")
-    max_retries: Annotated[int, _required(parse_retries)] = Field(alias="max-retries")
+    api_key: SecretStr | None
+    api_url: str
+    app_url: str
+    title: str | None
+    repository: RepoSlug | None
+    branch: str | None
+    new_branch: bool
+    clone_url: str | None
+    sandbox_type: Literal["vercel"]
+    organization_id: uuid.UUID | None
+    github_token: SecretStr | None
+    comment: CommentMode
+    comment_tag: str
+    comment_template: str | None
+    session: SessionMode
+    on_close: OnClose
+    command: str
+    pr_number: int | None
+    allowed_associations: frozenset[str]
+    fail_on_comment_error: bool
+    dry_run: bool
+    timeout_seconds: float
+    max_retries: int
 
 
 def secret_rule_broken(secret: str) -> str | None:
@@ -417,8 +433,8 @@ def secret_rule_broken(secret: str) -> str | None:
 
 
 def parse_settings(raw: Mapping[str, str], interface: Interface = WORKFLOW) -> Settings:
-    """Validate raw input text (keyed by input name; missing or empty means the default, except that an input
-    with `empty_is_value` given as "" means ""). Errors name the input as `interface` does."""
+    """Check raw input text (keyed by input name; missing or empty means the default, except that an input with
+    `empty_is_value` given as "" means ""). Errors name the input as `interface` does."""
     values: dict[str, Any] = {}
     for spec in INPUT_SPECS:
         given = raw.get(spec.name)
@@ -428,13 +444,8 @@ def parse_settings(raw: Mapping[str, str], interface: Interface = WORKFLOW) -> S
                 f"{interface.subject(spec.name)}: {rule}; "
                 "paste the secret again as one line of printable ASCII, nothing else."
             )
-        values[spec.name] = (SecretStr(text) if text else None) if spec.kind is InputKind.SECRET else text
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as error:
-        raise InputError(_first_error_line(error, interface)) from None
-
-
-def _first_error_line(error: ValidationError, interface: Interface) -> str:
-    where, message, _ = first_validation_error(error)
-    return f"{interface.subject(where.partition('.')[0] or 'input')}: {message}."
+        try:
+            values[spec.name.replace("-", "_")] = spec.parse(text) if text or spec.empty_is_value else None
+        except ValueError as error:
+            raise InputError(f"{interface.subject(spec.name)}: {error}.") from None
+    return Settings(**values)
