@@ -23,7 +23,7 @@ from .inputs import SECRET_INPUTS, CommentMode, OnClose, Settings, parse_setting
 from .interface import WORKFLOW, Interface
 from .network import Network, read_network
 from .outcome import COMMENT_OUTPUTS, CommentResult, Outcome, State, outputs, session_url
-from .pacing import Pacing
+from .pacing import REAL_PACING, Pacing
 from .recoupable_models import SESSIONS_PATH, CreateSessionRequest, request_headers
 from .summary import comment_summary, summary
 from .text import redact
@@ -56,7 +56,7 @@ class Seams(NamedTuple):
     recoupable_transport: httpx.BaseTransport | None = None
     open_github: OpenGitHub | None = None
     network: Network = Network()
-    pacing: Pacing = Pacing()
+    pacing: Pacing = REAL_PACING
 
     def github(self, access: GitHubAccess) -> GitHubApi:
         """The `GitHubApi` for `access`; whichever it is, no secret reaches a comment it writes."""

@@ -23,7 +23,7 @@ from .deadline import Budget, DeadlineExceeded
 from .errors import GitHubError, GitHubGone
 from .github_api import GitHubAccess, IssueComment
 from .hints import GITHUB_AUTH_FIX, GITHUB_PERMISSION_FIX
-from .pacing import Pacing
+from .pacing import REAL_PACING
 from .text import one_line, redact
 
 if TYPE_CHECKING:
@@ -43,7 +43,11 @@ class GitHubRepo:
     """
 
     def __init__(
-        self, access: GitHubAccess, *, verify: str | bool = True, backoff_factor: float = Pacing.github_backoff_factor
+        self,
+        access: GitHubAccess,
+        *,
+        verify: str | bool = True,
+        backoff_factor: float = REAL_PACING.github_backoff_factor,
     ) -> None:
         """`verify`: the CA file requests checks certificates with (see `network`), or True for its default;
         `backoff_factor`: urllib3's, for the pauses between retries (see `pacing`)."""

@@ -25,7 +25,7 @@ from .deadline import Cancelled, Deadline, DeadlineExceeded
 from .errors import ApiFailure
 from .hints import api_status_fix
 from .interface import WORKFLOW, Interface
-from .pacing import Pacing
+from .pacing import REAL_PACING
 from .recoupable_models import (
     SESSIONS_PATH,
     CreateSessionRequest,
@@ -110,7 +110,7 @@ class RecoupableClient:
         timeout_seconds: float,
         max_retries: int,
         on_retry: RetryLog,
-        backoff_seconds: float = Pacing.recoupable_backoff_seconds,
+        backoff_seconds: float = REAL_PACING.recoupable_backoff_seconds,
         transport: httpx.BaseTransport | None = None,
         verify: ssl.SSLContext | None = None,
         interface: Interface = WORKFLOW,

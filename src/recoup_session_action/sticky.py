@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from .comment_record import CommentRecord, has_marker, read_record
 from .errors import GitHubError, GitHubGone
 from .github_api import GitHubApi, IssueComment
-from .pacing import Pacing
+from .pacing import REAL_PACING
 
 STALE_MARGIN_SECONDS = 10.0
 MAX_ROUNDS = 8
@@ -223,7 +223,7 @@ class Settler:
     claim_body: str
     stale_seconds: float
     wait_seconds: float
-    poll_seconds: float = Pacing.claim_poll_seconds
+    poll_seconds: float = REAL_PACING.claim_poll_seconds
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     log: Callable[[str], None] = lambda _: None
