@@ -3,11 +3,12 @@ is built on (pydantic for the event, httpx for the session, PyGithub for the com
 
 No input checks, no retries, no summary, no error handling: what is left is the least any program on this stack
 pays, so the gap between it and the action is the action's own cost. It runs under the action's process settings
-(the collector's threshold, pydantic's plugins off), which are not work: a floor without them would pay costs the
-action does not. Usage: python stack_floor.py dry-run|comment-off|update (configured by the same INPUT_* and
-GITHUB_* variables as the action).
+(the collector's threshold and no collection at exit, pydantic's plugins off), which are not work: a floor
+without them would pay costs the action does not. Usage: python stack_floor.py dry-run|comment-off|update
+(configured by the same INPUT_* and GITHUB_* variables as the action).
 """
 
+import atexit
 import base64
 import gc
 import json
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 # built; tests/test_benchmarks.py fails if they drift apart.
 COLLECTOR_THRESHOLD = 200_000
 gc.set_threshold(COLLECTOR_THRESHOLD)
+atexit.register(gc.freeze)
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 MARKER = "<!-- recoup-session-action:recoup-session "

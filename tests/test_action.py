@@ -311,27 +311,34 @@ def test_each_path_imports_only_what_it_uses(
 
 
 # Counts the cyclic collector's passes in any Python started with this folder on PYTHONPATH, apart by whether the
-# threshold was CPython's default (700, as during start-up) or raised, and says so at exit.
+# threshold was CPython's default (700, as during start-up) or raised, and says at exit (its handler, registered
+# before the program's own, runs after them) how many passes it saw and whether objects were frozen.
 _COLLECTOR_PROBE = """\
 import atexit, gc, sys
 _raised = []
 gc.callbacks.append(lambda phase, info: phase == "start" and _raised.append(gc.get_threshold()[0] > 700))
-atexit.register(lambda: print(f"collector passes with the threshold raised: {sum(_raised)}", file=sys.stderr))
+def _report():
+    print(f"collector passes with the threshold raised: {sum(_raised)}", file=sys.stderr)
+    print(f"frozen at exit: {gc.get_freeze_count() > 0}", file=sys.stderr)
+atexit.register(_report)
 """
 
 
-def _collector_passes(stderr: str) -> int:
-    found = re.search(r"^collector passes with the threshold raised: (\d+)$", stderr, flags=re.MULTILINE)
-    assert found, stderr
-    return int(found.group(1))
+def _probed(stderr: str) -> tuple[int, bool]:
+    passes = re.search(r"^collector passes with the threshold raised: (\d+)$", stderr, flags=re.MULTILINE)
+    frozen = re.search(r"^frozen at exit: (True|False)$", stderr, flags=re.MULTILINE)
+    assert passes, stderr
+    assert frozen, stderr
+    return int(passes.group(1)), frozen.group(1) == "True"
 
 
-def test_a_run_never_stops_for_the_cyclic_collector_once_started(
+def test_the_cyclic_collector_never_runs_once_a_run_has_started_nor_at_its_exit(
     action_runner: RunAction, recoupable: RecoupableStandIn, github: GitHubStandIn, tmp_path: Path
 ) -> None:
     """The heaviest path (PyGithub, httpx, the comment): once the console script has raised the threshold
-    (`entry.COLLECTOR_THRESHOLD`), before it imports anything heavy, the collector never runs. The probe is shown
-    to count: importing PyGithub with the threshold raised only to 2,000 makes passes."""
+    (`entry.COLLECTOR_THRESHOLD`), before it imports anything heavy, the collector never runs, and at exit every
+    object is frozen, so the interpreter's finalization has none to walk. The probe is shown to count: importing
+    PyGithub with the threshold raised only to 2,000 makes passes, and freezes nothing."""
     probe = tmp_path / "probe"
     probe.mkdir()
     (probe / "sitecustomize.py").write_text(_COLLECTOR_PROBE, encoding="utf-8")
@@ -354,8 +361,10 @@ def test_a_run_never_stops_for_the_cyclic_collector_once_started(
 
     assert run.returncode == 0, run.log
     assert run.outputs["comment-id"] != ""
-    assert _collector_passes(run.stderr) == 0
-    assert _collector_passes(lower.stderr) > 0
+    assert _probed(run.stderr) == (0, True)
+    passes, frozen = _probed(lower.stderr)
+    assert passes > 0
+    assert not frozen
 
 
 def test_one_connection_per_host_per_run_retries_and_comment_included(
