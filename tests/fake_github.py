@@ -5,11 +5,12 @@ every call recorded by name, and a hook to make another run race this one or to 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from recoup_session_action.context import EventFacts, PullRequestPayload, facts_from_pull_request
+from recoup_session_action.context import EventFacts, facts_from_pull_request
 from recoup_session_action.errors import GitHubGone
+from recoup_session_action.event_payload import PullRequestPayload
 from recoup_session_action.github_api import GitHubAccess, IssueComment
 
 BOT = "github-actions[bot]"
@@ -114,7 +115,7 @@ class FakeGitHub:
     def edit_comment(self, comment_id: int, body: str) -> IssueComment:
         self._call("edit_comment")
         thread, comment = self._find(comment_id)
-        edited = replace(comment, body=body, updated_at=self._tick())
+        edited = comment._replace(body=body, updated_at=self._tick())
         thread[thread.index(comment)] = edited
         return self._seen(edited)
 
@@ -146,7 +147,7 @@ class FakeGitHub:
 
     def _seen(self, comment: IssueComment) -> IssueComment:
         """As GitHub hands it out: with GitHub's time of the answer, so its age can be judged."""
-        return replace(comment, seen_at=EPOCH + timedelta(seconds=self._seconds))
+        return comment._replace(seen_at=EPOCH + timedelta(seconds=self._seconds))
 
     def _find(self, comment_id: int) -> tuple[list[IssueComment], IssueComment]:
         for thread in self.threads.values():

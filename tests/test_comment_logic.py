@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from recoup_session_action.comment_record import CommentRecord, has_marker, marker, read_record
-from recoup_session_action.context import EventPayload, RunnerEnv, resolve_event
+from recoup_session_action.context import RunnerEnv, resolve_event
 from recoup_session_action.errors import GitHubError
+from recoup_session_action.event_payload import EventPayload
 from recoup_session_action.flow import Seams, run
 from recoup_session_action.standins.recoupable import DEMO_API_KEY, RecoupableStandIn
 

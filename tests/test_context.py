@@ -11,13 +11,13 @@ import pytest
 
 from recoup_session_action.context import (
     EventFacts,
-    EventPayload,
     RunnerEnv,
     apply_inputs,
     load_event,
     resolve_event,
 )
 from recoup_session_action.errors import ContextError
+from recoup_session_action.event_payload import EventPayload
 from recoup_session_action.inputs import Settings, parse_settings
 
 from .events import EVENTS

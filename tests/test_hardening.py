@@ -35,6 +35,7 @@ from recoup_session_action.context import EventFacts, RunnerEnv, Target
 from recoup_session_action.deadline import Budget, Cancelled, DeadlineExceeded
 from recoup_session_action.errors import InputError
 from recoup_session_action.flow import Seams, run
+from recoup_session_action.github_api import GitHubAccess
 from recoup_session_action.github_rules import RepoSlug, branch_rule_broken
 from recoup_session_action.inputs import parse_settings
 from recoup_session_action.outcome import Outcome, State, session_url
@@ -175,6 +176,16 @@ def test_a_secret_that_cannot_be_a_header_is_an_input_error_before_anything_is_s
     assert "Traceback" not in run.log
     for part in (value[:20], value[-20:]):
         assert part not in everything_written(run)
+
+
+def test_where_to_reach_github_never_shows_its_token_or_secrets() -> None:
+    access = GitHubAccess(
+        api_url="https://api.github.com", token="ghs_t0k3n", full_name="acme/app", timeout_seconds=5, secrets=("k3y",)
+    )
+    for shown in (repr(access), str(access), f"{access}", f"{[access]}"):
+        assert "acme/app" in shown
+        assert "ghs_t0k3n" not in shown
+        assert "k3y" not in shown
 
 
 # -- inputs and events ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,7 +135,7 @@ def test_leftovers_are_every_newer_comment_but_a_live_claim() -> None:
 
 
 def test_without_githubs_clock_a_claim_is_never_called_stale() -> None:
-    unknown = replace(comment(1, CLAIM, age=10_000), seen_at=None)
+    unknown = comment(1, CLAIM, age=10_000)._replace(seen_at=None)
     assert decide([unknown], TAG, STALE) == (Wait(unknown), [])
 
 
@@ -200,7 +200,7 @@ class FakeGitHub:
         self.calls.append("edit")
         if comment_id not in self.comments_by_id:
             raise GitHubGone("GitHub answered 404: Not Found")
-        edited = replace(self.comments_by_id[comment_id], body=body)
+        edited = self.comments_by_id[comment_id]._replace(body=body)
         self.add(edited)
         return edited
 

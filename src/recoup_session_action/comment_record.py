@@ -3,10 +3,9 @@
 The first line of our comment is an HTML comment, `<!-- recoup-session-action:{tag} {record} -->`, where
 `{record}` is a `CommentRecord` as base64url JSON (nothing in it can end the HTML comment). Anyone can paste such
 a line, so the caller only reads the record of a comment written by us, and the record is parsed defensively:
-anything malformed reads as "no record". Pure functions.
+anything malformed reads as "no record". Pure functions. No `from __future__ import annotations` (see
+`event_payload`).
 """
-
-from __future__ import annotations
 
 import base64
 import binascii

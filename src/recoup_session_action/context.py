@@ -10,112 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import ValidationError
 
 from .errors import ContextError
-from .github_rules import MAX_ISSUE_NUMBER, PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken, check_clone_url
+from .event_payload import CommentPayload, EventPayload, PullRequestPayload, WorkflowRunPayload, check_payload
+from .github_rules import PULL_REQUEST_EVENTS, RepoSlug, branch_rule_broken, check_clone_url
 from .hints import set_branch
 from .inputs import Settings
 from .interface import WORKFLOW, Interface
 from .text import first_validation_error
 
-IssueNumber = Annotated[int, Field(ge=1, le=MAX_ISSUE_NUMBER)]
 CLOSING_EVENTS = frozenset({"pull_request", "pull_request_target"})
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
-
-
-class Account(_Payload):
-    login: str = ""
-
-
-class RepositoryPayload(_Payload):
-    full_name: str
-    clone_url: str | None = None
-    default_branch: str | None = None
-
-
-class PullSide(_Payload):
-    ref: str
-    repo: RepositoryPayload | None = None
-
-
-class PullRequestPayload(_Payload):
-    number: IssueNumber
-    title: str = ""
-    head: PullSide
-    base: PullSide
-    user: Account | None = None
-
-
-class IssuePayload(_Payload):
-    number: IssueNumber
-    title: str = ""
-    pull_request: dict[str, Any] | None = None
-
-
-class CommentPayload(_Payload):
-    id: int | None = None
-    body: str = ""
-    author_association: str = "NONE"
-    user: Account | None = None
-
-
-class WorkflowRunPullRequest(_Payload):
-    number: IssueNumber
-
-
-class WorkflowRunPayload(_Payload):
-    head_branch: str | None = None
-    head_repository: RepositoryPayload | None = None
-    pull_requests: list[WorkflowRunPullRequest] = Field(default_factory=list)
-
-
-class MergeGroupPayload(_Payload):
-    head_ref: str
-
-
-class EventPayload(_Payload):
-    """The parts of any event payload this action reads; everything is optional.
-
-    `load_event` checks only the fields the event at hand is read for (`_EVENT_FIELDS`), with the same field
-    types, so a pull request's run builds no validator for the issue, comment, workflow-run or merge-group
-    payloads (about 1.7 ms a run); fields no branch of `resolve_event` reads for that event stay unset."""
-
-    action: str | None = None
-    repository: RepositoryPayload | None = None
-    pull_request: PullRequestPayload | None = None
-    issue: IssuePayload | None = None
-    comment: CommentPayload | None = None
-    workflow_run: WorkflowRunPayload | None = None
-    merge_group: MergeGroupPayload | None = None
-    ref: str | None = None
-    deleted: bool = False
-    sender: Account | None = None
-
-
-_COMMON_FIELDS = ("action", "repository", "sender")
-_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(PULL_REQUEST_EVENTS, ("pull_request",)),
-    "issue_comment": ("issue", "comment"),
-    "push": ("ref", "deleted"),
-    "workflow_run": ("workflow_run",),
-    "merge_group": ("merge_group",),
-}
-_event_models: dict[tuple[str, ...], type[BaseModel]] = {}
-
-
-def _event_model(event_name: str) -> type[BaseModel]:
-    """`EventPayload` cut down to the fields `resolve_event` reads for this event, built once per event name."""
-    fields = _COMMON_FIELDS + _EVENT_FIELDS.get(event_name, ())
-    if fields not in _event_models:
-        kept = {name: (info.annotation, info) for name, info in EventPayload.model_fields.items() if name in fields}
-        _event_models[fields] = create_model("EventPayload", __base__=_Payload, **kept)  # type: ignore[call-overload]
-    return _event_models[fields]
 
 
 class RunnerEnv(NamedTuple):
@@ -214,11 +121,10 @@ def load_event(env: RunnerEnv) -> EventPayload:
     if not isinstance(data, dict):
         raise ContextError(f"the event file {path} holds JSON {type(data).__name__}, not an object")
     try:
-        checked = _event_model(env.event_name).model_validate(data)
+        return check_payload(env.event_name, data)
     except ValidationError as error:
         where, message, _ = first_validation_error(error)
         raise ContextError(f"the event file {path} has an unexpected shape at {where}: {message}") from None
-    return EventPayload.model_construct(**dict(checked))
 
 
 def resolve_event(env: RunnerEnv, event: EventPayload) -> EventFacts:

@@ -7,16 +7,14 @@ The flow and the sticky-comment logic speak only to a `GitHubApi`. `github_clien
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .context import EventFacts
 from .text import redact
 
 
-@dataclass(frozen=True)
-class IssueComment:
+class IssueComment(NamedTuple):
     """A comment on an issue or pull request, as far as this action reads one."""
 
     id: int
@@ -54,15 +52,18 @@ class GitHubApi(Protocol):
     def token_login(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class GitHubAccess:
+class GitHubAccess(NamedTuple):
     """Where and as whom to reach GitHub: everything needed to open a `GitHubApi` for one repository."""
 
     api_url: str
-    token: str = field(repr=False)
+    token: str
     full_name: str
     timeout_seconds: float
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """Without the token and the secrets, wherever this ends up."""
+        return f"GitHubAccess(api_url={self.api_url!r}, full_name={self.full_name!r})"
 
 
 OpenGitHub = Callable[[GitHubAccess], GitHubApi]

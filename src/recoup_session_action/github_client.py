@@ -18,9 +18,10 @@ from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectio
 from pydantic import ValidationError
 
 from . import USER_AGENT
-from .context import EventFacts, PullRequestPayload, facts_from_pull_request
+from .context import EventFacts, facts_from_pull_request
 from .deadline import Budget, DeadlineExceeded
 from .errors import GitHubError, GitHubGone
+from .event_payload import PullRequestPayload
 from .github_api import GitHubAccess, IssueComment
 from .hints import GITHUB_AUTH_FIX, GITHUB_PERMISSION_FIX
 from .pacing import REAL_PACING

@@ -1,10 +1,8 @@
 """The Recoupable sessions API as pydantic models: the request we send and the answers we read.
 
 Answers are read leniently (unknown fields kept, nulls allowed) except for what this action cannot do
-without: `session.id` and `chat.id`.
+without: `session.id` and `chat.id`. No `from __future__ import annotations` (see `event_payload`).
 """
-
-from __future__ import annotations
 
 import uuid
 from typing import Any, Literal
