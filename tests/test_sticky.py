@@ -86,22 +86,33 @@ def test_a_broken_or_foreign_record_reads_as_none(first_line: str) -> None:
     assert read_record(f"{first_line}\nbody", TAG) is None
 
 
+def assert_same(actual: object, expected: object) -> None:
+    """Steps and results are named tuples, equal to any tuple of equal fields: the kind must match as well."""
+    assert type(actual) is type(expected), actual
+    assert actual == expected
+
+
+def assert_decided(decided: tuple[object, list[IssueComment]], step: object, leftovers: list[IssueComment]) -> None:
+    assert_same(decided[0], step)
+    assert decided[1] == leftovers
+
+
 # -- the rule -------------------------------------------------------------------------------------------------
 
 
 def test_no_comment_means_claim() -> None:
-    assert decide([], TAG, STALE) == (Claim(), [])
+    assert_decided(decide([], TAG, STALE), Claim(), [])
 
 
 def test_our_claim_oldest_is_elected_and_a_newer_live_claim_is_left_alone() -> None:
     mine, theirs = comment(1, CLAIM), comment(2, CLAIM)
-    assert decide([mine, theirs], TAG, STALE, mine=1) == (Elected(mine), [])
+    assert_decided(decide([mine, theirs], TAG, STALE, mine=1), Elected(mine), [])
 
 
 def test_an_older_comment_makes_us_lose() -> None:
     older, mine = comment(1, RECORDED), comment(2, CLAIM)
-    assert decide([older, mine], TAG, STALE, mine=2) == (Lost(mine), [])
-    assert decide([older], TAG, STALE) == (Use(older, RECORDED), [])
+    assert_decided(decide([older, mine], TAG, STALE, mine=2), Lost(mine), [])
+    assert_decided(decide([older], TAG, STALE), Use(older, RECORDED), [])
 
 
 def test_a_live_claim_is_awaited_a_stale_or_failed_one_taken_over() -> None:
@@ -110,14 +121,14 @@ def test_a_live_claim_is_awaited_a_stale_or_failed_one_taken_over() -> None:
         comment(1, CLAIM, age=STALE + 1),
         comment(1, CommentRecord(failed=True)),
     )
-    assert decide([live], TAG, STALE) == (Wait(live), [])
-    assert decide([stale], TAG, STALE) == (TakeOver(stale), [])
-    assert decide([failed], TAG, STALE) == (TakeOver(failed), [])
+    assert_decided(decide([live], TAG, STALE), Wait(live), [])
+    assert_decided(decide([stale], TAG, STALE), TakeOver(stale), [])
+    assert_decided(decide([failed], TAG, STALE), TakeOver(failed), [])
 
 
 def test_a_comment_of_an_older_version_is_adopted() -> None:
     old = comment(1, None)
-    assert decide([old], TAG, STALE) == (Adopt(old), [])
+    assert_decided(decide([old], TAG, STALE), Adopt(old), [])
 
 
 def test_leftovers_are_every_newer_comment_but_a_live_claim() -> None:
@@ -130,28 +141,30 @@ def test_leftovers_are_every_newer_comment_but_a_live_claim() -> None:
         comment(6, None),
     )
     step, leftovers = decide([oldest, duplicate, live, stale, failed, old], TAG, STALE)
-    assert step == Use(oldest, RECORDED)
+    assert_same(step, Use(oldest, RECORDED))
     assert leftovers == [duplicate, stale, failed, old]
 
 
 def test_without_githubs_clock_a_claim_is_never_called_stale() -> None:
     unknown = comment(1, CLAIM, age=10_000)._replace(seen_at=None)
-    assert decide([unknown], TAG, STALE) == (Wait(unknown), [])
+    assert_decided(decide([unknown], TAG, STALE), Wait(unknown), [])
 
 
 def test_replacing_an_ended_session_elects_among_the_claims_beside_the_recorded_comment() -> None:
     recorded = comment(1, RECORDED)
     mine, theirs, stale = comment(3, CLAIM), comment(2, CLAIM), comment(4, CLAIM, age=STALE + 1)
 
-    assert decide_replacement([recorded], TAG, STALE, recorded, "s-1") == (Claim(), [])
-    assert decide_replacement([recorded, mine, stale], TAG, STALE, recorded, "s-1", mine=3) == (Elected(mine), [stale])
-    assert decide_replacement([recorded, theirs, mine], TAG, STALE, recorded, "s-1", mine=3) == (Lost(mine), [])
+    assert_decided(decide_replacement([recorded], TAG, STALE, recorded, "s-1"), Claim(), [])
+    replacing = decide_replacement([recorded, mine, stale], TAG, STALE, recorded, "s-1", mine=3)
+    assert_decided(replacing, Elected(mine), [stale])
+    assert_decided(decide_replacement([recorded, theirs, mine], TAG, STALE, recorded, "s-1", mine=3), Lost(mine), [])
     changed = comment(1, CommentRecord(session_id="s-2", chat_id="c-2"))
-    assert decide_replacement([changed, mine], TAG, STALE, recorded, "s-1", mine=3) == (
+    assert_decided(
+        decide_replacement([changed, mine], TAG, STALE, recorded, "s-1", mine=3),
         Changed(changed, CommentRecord(session_id="s-2", chat_id="c-2")),
         [],
     )
-    assert decide_replacement([mine], TAG, STALE, recorded, "s-1", mine=3) == (Vanished(), [])
+    assert_decided(decide_replacement([mine], TAG, STALE, recorded, "s-1", mine=3), Vanished(), [])
 
 
 # -- the settler, through an in-memory GitHubApi -----------------------------------------------------------------
@@ -239,7 +252,7 @@ def test_a_run_that_loses_the_election_deletes_its_claim_and_reuses_the_winners_
 
     settled = settler(github).settle()
 
-    assert settled == Found(comment(1, RECORDED), RECORDED)
+    assert_same(settled, Found(comment(1, RECORDED), RECORDED))
     assert github.calls == ["list", "create", "list", "delete", "get"]
     assert list(github.comments_by_id) == [1]
 
@@ -290,7 +303,7 @@ def test_a_claim_deleted_while_we_wait_makes_us_look_again() -> None:
 def test_an_older_versions_comment_is_adopted_without_a_claim() -> None:
     github = FakeGitHub()
     github.add(comment(1, None))
-    assert settler(github).settle() == Adopted(comment(1, None))
+    assert_same(settler(github).settle(), Adopted(comment(1, None)))
     assert github.calls == ["list"]
 
 
@@ -376,7 +389,7 @@ def test_a_replacement_lost_waits_and_reuses_what_the_winner_wrote_into_the_comm
 
     settled = run.replace(comment(1, RECORDED), "s-1")
 
-    assert settled == Found(comment(1, replaced), replaced)
+    assert_same(settled, Found(comment(1, replaced), replaced))
     assert github.calls == ["create", "list", "delete", "list"]
 
 

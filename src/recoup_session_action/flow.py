@@ -219,7 +219,9 @@ def _session(
             return _report_uncommented(reporter, progress, outcome, place)
     from .lifecycle import Lifecycle  # noqa: PLC0415 (only a run that comments, reacts or archives)
 
-    lifecycle = Lifecycle(reporter, settings, env, seams, target, facts, command, interface, progress=progress)
+    lifecycle = Lifecycle(
+        reporter, settings, env, seams, target, facts=facts, command=command, interface=interface, progress=progress
+    )
     return lifecycle.close() if facts.closes_pull_request else lifecycle.go(request)
 
 

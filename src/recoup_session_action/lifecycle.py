@@ -7,7 +7,6 @@ comment, reacts on one, or closes a pull request: a dry run, or a run with no co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .context import EventFacts, RunnerEnv, Target
@@ -38,20 +37,32 @@ if TYPE_CHECKING:
     from .sticky import Replaced, Settler
 
 
-@dataclass
 class Lifecycle:
     """One run past its inputs and target: the session (created, reused or archived) and the comment."""
 
-    reporter: Reporter
-    settings: Settings
-    env: RunnerEnv
-    seams: Seams
-    target: Target
-    facts: EventFacts
-    command: Command | None
-    interface: Interface
-    _github: GitHubApi | None = None
-    progress: Progress = field(default_factory=Progress)
+    def __init__(
+        self,
+        reporter: Reporter,
+        settings: Settings,
+        env: RunnerEnv,
+        seams: Seams,
+        target: Target,
+        *,
+        facts: EventFacts,
+        command: Command | None,
+        interface: Interface,
+        progress: Progress,
+    ) -> None:
+        self.reporter = reporter
+        self.settings = settings
+        self.env = env
+        self.seams = seams
+        self.target = target
+        self.facts = facts
+        self.command = command
+        self.interface = interface
+        self.progress = progress
+        self._github: GitHubApi | None = None
 
     def go(self, request: CreateSessionRequest) -> int:
         """Create or reuse the session, and keep the pull request's comment."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .comment_record import CommentRecord, has_marker, read_record
 from .errors import GitHubError, GitHubGone
@@ -41,23 +41,20 @@ def stale_after(timeout_seconds: float) -> float:
 # -- the rule -------------------------------------------------------------------------------------------------
 
 
-# Each kind of step or result is its own class (`match` and `isinstance` tell them apart); those that carry the
-# same fields share one dataclass, generated once rather than once per kind.
+# Each kind of step or result is its own class, told apart by `match` and `isinstance` (never by `==`: as named
+# tuples, kinds with equal fields compare equal); those that carry the same fields share one named tuple.
 
 
-@dataclass(frozen=True)
-class _OnComment:
+class _OnComment(NamedTuple):
     comment: IssueComment
 
 
-@dataclass(frozen=True)
-class _OnRecord:
+class _OnRecord(NamedTuple):
     comment: IssueComment
     record: CommentRecord
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """No comment of ours: post a claim."""
 
 
@@ -65,8 +62,7 @@ class Elected(_OnComment):
     """Our claim is the oldest: create the session and record it in `comment`."""
 
 
-@dataclass(frozen=True)
-class Lost:
+class Lost(NamedTuple):
     """An older comment of ours exists: delete our claim `mine`, then follow the older one."""
 
     mine: IssueComment
@@ -154,16 +150,14 @@ def decide_replacement(
     return Lost(next(comment for comment in others if comment.id == mine)), leftovers
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(NamedTuple):
     """The recorded comment records something else now: another run replaced the ended session."""
 
     comment: IssueComment
     record: CommentRecord | None
 
 
-@dataclass(frozen=True)
-class Vanished:
+class Vanished(NamedTuple):
     """The recorded comment is gone."""
 
 
@@ -201,8 +195,7 @@ class GaveUp(_OnComment):
     """The winner's claim neither recorded a session nor went stale in time."""
 
 
-@dataclass(frozen=True)
-class Replacing:
+class Replacing(NamedTuple):
     """This run's claim won the replacement: create the session, write it into `comment`, delete `claim`."""
 
     comment: IssueComment
@@ -213,22 +206,40 @@ Settled = Won | Found | Adopted | WinnerFailed | GaveUp
 Replaced = Replacing | Found | Adopted | Won | WinnerFailed | GaveUp
 
 
-@dataclass
+def _no_log(_: str) -> None:
+    pass
+
+
 class Settler:
     """Runs `decide` against GitHub until the run knows which comment (and session) is the pull request's."""
 
-    github: GitHubApi
-    number: int
-    tag: str
-    claim_body: str
-    stale_seconds: float
-    wait_seconds: float
-    poll_seconds: float = REAL_PACING.claim_poll_seconds
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    log: Callable[[str], None] = lambda _: None
-    followed: IssueComment | None = None
-    """Another run's claim this run waited on: if GitHub fails now, creating a session here would make a second."""
+    def __init__(
+        self,
+        github: GitHubApi,
+        number: int,
+        tag: str,
+        claim_body: str,
+        *,
+        stale_seconds: float,
+        wait_seconds: float,
+        poll_seconds: float = REAL_PACING.claim_poll_seconds,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        log: Callable[[str], None] = _no_log,
+    ) -> None:
+        self.github = github
+        self.number = number
+        self.tag = tag
+        self.claim_body = claim_body
+        self.stale_seconds = stale_seconds
+        self.wait_seconds = wait_seconds
+        self.poll_seconds = poll_seconds
+        self.sleep = sleep
+        self.clock = clock
+        self.log = log
+        self.followed: IssueComment | None = None
+        """Another run's claim this run waited on: if GitHub fails now, creating a session here would make a
+        second."""
 
     def settle(self) -> Settled:
         mine: IssueComment | None = None
