@@ -359,10 +359,12 @@ def github_access(settings: Settings, env: RunnerEnv, full_name: str) -> GitHubA
 
 
 def build_request(settings: Settings, target: Target) -> CreateSessionRequest:
-    """The body to send for this target: only what is set."""
+    """The body to send for this target: only what is set. Every value is checked already (the settings, the
+    target), so the model is put together without building its validator, which a run that reuses its session
+    would build for nothing."""
     pull = target.pull_request
     pull_title = f"{pull.title} (#{pull.number})" if pull and not pull.is_issue and pull.title else None
-    return CreateSessionRequest(
+    return CreateSessionRequest.model_construct(
         title=settings.title or pull_title,
         repoOwner=target.repository.owner,
         repoName=target.repository.name,

@@ -266,8 +266,10 @@ class Lifecycle:
 
     def _known_session(self, state: State, answer: Fetched, chat_id: str) -> Outcome:
         """The outcome for a session this run read or changed: the chat id comes from the comment's record,
-        since the API answers a GET or PATCH with the session alone."""
-        response = CreateSessionResponse(session=answer.response.session, chat=Chat(id=chat_id))
+        since the API answers a GET or PATCH with the session alone. Both parts are checked already (the answer
+        by its model, the id by the record's), so the pair is put together without building a validator."""
+        chat = Chat.model_construct(id=chat_id)
+        response = CreateSessionResponse.model_construct(session=answer.response.session, chat=chat)
         return Outcome(
             state=state,
             target=self.target,
