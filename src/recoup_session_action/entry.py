@@ -21,9 +21,9 @@ PROG = "recoup-session-action"
 COLLECTOR_THRESHOLD = 200_000
 """The cyclic collector's first threshold for a run's process (CPython's default is 700). A run grows by some
 80,000 tracked objects, the classes, functions and schemas of the libraries it imports, and almost none of them
-is garbage (under 1,000 in a whole run); at the default, the collector walks them over a hundred times and once
-in full, 15 to 20 ms of a 250 ms run for nothing. Above a run's growth, a normal run never collects; a long
-wait (a claim polled for minutes) still does, so its memory stays bounded."""
+is garbage (under 1,000 in a whole run); at the default, the collector walks them over a hundred times in an
+update run, once in full, for nothing. Above a run's growth, a normal run never collects; a long wait (a claim
+polled for minutes) still does, so its memory stays bounded."""
 DESCRIPTION = """\
 Start a Recoupable agent session (POST /api/sessions) for a repository and branch.
 
@@ -82,9 +82,10 @@ def console() -> int:
     """The console script, and `python -m recoup_session_action`: a process of its own for one run.
 
     Its collector runs rarely (`COLLECTOR_THRESHOLD`), and not at all at exit: the interpreter's finalization
-    would walk every object of the run, 20 ms (a dry run) to 60 ms (an update) measured here, for memory the
-    process is about to give back. `gc.freeze`, registered first so that it is the last exit handler, leaves it
-    nothing to walk; reference counting still frees objects, files are closed by `with`, streams are flushed."""
+    would walk every object of the run again, for memory the process is about to give back. `gc.freeze`,
+    registered first so that it is the last exit handler, leaves it nothing to walk; reference counting still
+    frees objects, files are closed by `with`, streams are flushed. Together these take a sixth to a third off a
+    run (`benchmarks/run.py`, the default-collector rows)."""
     gc.set_threshold(COLLECTOR_THRESHOLD)
     atexit.register(gc.freeze)
     return main()

@@ -1,7 +1,7 @@
 """GitHub's event payloads, as far as this action reads them (pydantic models), and the check of one payload.
 
 No `from __future__ import annotations` here: with it, pydantic evaluates each field's annotation from its text
-as a class is defined, which costs about a third more per model on every run.
+as a class is defined, and defining these twelve models on every run takes about a fifth longer.
 """
 
 from typing import Annotated, Any
