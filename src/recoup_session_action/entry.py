@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 PROG = "recoup-session-action"
 COLLECTOR_THRESHOLD = 200_000
-"""The cyclic collector's first threshold for a run's process (CPython's default is 700). A run grows by some
-80,000 tracked objects, the classes, functions and schemas of the libraries it imports, and almost none of them
-is garbage (under 1,000 in a whole run); at the default, the collector walks them over a hundred times in an
-update run, once in full, for nothing. Above a run's growth, a normal run never collects; a long wait (a claim
-polled for minutes) still does, so its memory stays bounded."""
+"""The cyclic collector's first threshold for a run's process (CPython's default: 700, or 2,000 from 3.13). A
+run grows by some 80,000 tracked objects, the classes, functions and schemas of the libraries it imports, and
+almost none of them is garbage (under 1,000 in a whole run); at the default, the collector walks them dozens of
+times in an update run, once in full, for nothing. Above a run's growth, a normal run never collects; a long
+wait (a claim polled for minutes) still does, so its memory stays bounded."""
 DESCRIPTION = """\
 Start a Recoupable agent session (POST /api/sessions) for a repository and branch.
 
