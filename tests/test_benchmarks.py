@@ -13,8 +13,9 @@ STACK_FLOOR = Path(__file__).resolve().parents[1] / "benchmarks" / "stack_floor.
 # Registered before `code` runs, so run after its own exit handlers.
 SETTINGS = """\
 import atexit, gc, os
+frozen = gc.get_freeze_count()  # 3.12 starts with some objects frozen
 def report():
-    print(gc.get_threshold()[0], gc.get_freeze_count() > 0, os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
+    print(gc.get_threshold()[0], gc.get_freeze_count() > frozen, os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
 atexit.register(report)
 """
 
