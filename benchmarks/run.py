@@ -56,10 +56,10 @@ PATHS: dict[str, dict[str, str]] = {
 MAX_OVER_STACK = 1.10
 MAX_OVER_FULLY_COMPILED = 1.15
 MAX_RUNTIME_LAYER_BYTES = 47 * 1000 * 1000
-# The copy of the image with the whole standard library compiled, in the same way as the image's own bytecode.
 # The console script's own work without its process settings (`entry.console`: the collector's threshold, the
 # objects frozen at exit): `main` called directly, with the collector at CPython's defaults.
 DEFAULT_COLLECTOR = "import sys; from recoup_session_action.entry import main; sys.exit(main())"
+# The copy of the image with the whole standard library compiled, in the same way as the image's own bytecode.
 FULLY_COMPILED = """\
 FROM {tag}
 RUN python3 -c "import compileall, sys, sysconfig; from py_compile import PycInvalidationMode as M; \\
